@@ -1,0 +1,45 @@
+"""Run Hydra training code as Google Vertex AI hyperparameter-tuning trials, unchanged.
+
+Example:
+    >>> from vertex_hydra import to_hydra_args
+    >>> to_hydra_args(["--model.lr=0.01", "--data.batch_size=64.0"])
+    ['model.lr=0.01', 'data.batch_size=64']
+"""
+
+from vertex_hydra._version import __version__
+from vertex_hydra.decorator import vertex_compatible
+from vertex_hydra.errors import ConfigurationError, TranslationError, VertexHydraError
+from vertex_hydra.translate import to_hydra_args
+
+__all__ = [
+    "__version__",
+    "vertex_compatible",
+    "to_hydra_args",
+    "VertexHydraError",
+    "TranslationError",
+    "ConfigurationError",
+    "HypertuneCallback",
+    "report_metric",
+]
+
+# Names whose modules import heavy or optional packages load on first access,
+# so that ``import vertex_hydra`` never imports torch, lightning, optuna or google.
+_LAZY = {
+    "HypertuneCallback": "vertex_hydra.callback",
+    "report_metric": "vertex_hydra.report",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vertex_hydra' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
