@@ -93,7 +93,8 @@ def _parse(override: str) -> object | None:
     from hydra.errors import HydraException
 
     try:
-        return _parser().parse_override(override)  # type: ignore[attr-defined]
+        parsed: object = _parser().parse_override(override)  # type: ignore[attr-defined]
+        return parsed
     except HydraException:
         return None
 

@@ -1,0 +1,85 @@
+"""The ``vertex-hydra`` command line: ``check``, ``local``, ``submit`` and ``results``.
+
+Each subcommand lives in its own module, which exposes
+``add_parser(subparsers) -> argparse.ArgumentParser`` and sets ``func`` (a
+``Callable[[argparse.Namespace], int]``) as the parser default. Those modules
+import their heavy dependencies inside ``func`` only, so ``--help`` is instant.
+
+Example:
+    >>> from vertex_hydra.cli import main
+    >>> main(["--version"])  # doctest: +SKIP
+    vertex-hydra 0.1.0
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from vertex_hydra._version import __version__
+from vertex_hydra.errors import VertexHydraError
+
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
+
+#: Modules that each add one or more subcommands, in ``--help`` order.
+COMMAND_MODULES = ("vertex_hydra.check", "vertex_hydra.local", "vertex_hydra.cloud")
+
+_DESCRIPTION = """\
+Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
+'gcloud ai hp-tuning-jobs create --config') against your Hydra app:
+  check    compose the Hydra config of every trial before any money is spent
+  local    run the whole study on this machine, in parallel, as Vertex would
+  submit   send the job to Vertex AI
+  results  fetch a Vertex job's trials and render them like 'local' does
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``vertex-hydra`` argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="vertex-hydra",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"vertex-hydra {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status.
+
+    Args:
+        argv: Arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 when the job has problems, 2 on a usage error.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except VertexHydraError as error:
+        sys.stderr.write(f"vertex-hydra {args.command}: error: {error}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"vertex-hydra {args.command}: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

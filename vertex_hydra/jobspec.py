@@ -1,0 +1,445 @@
+"""The job file model: read, validate and describe a Vertex AI tuning job.
+
+The job file is the YAML that users already pass to
+``gcloud ai hp-tuning-jobs create --config``: a ``HyperparameterTuningJob``
+message in camelCase. :func:`load_job` reads it into a :class:`JobSpec`, which
+knows how Vertex AI starts each trial (its argv and environment). ``check``,
+``local``, ``submit`` and ``results`` all share this module; it prints nothing.
+
+Example:
+    >>> job = JobSpec.from_dict({
+    ...     "maxTrialCount": 4,
+    ...     "studySpec": {
+    ...         "metrics": [{"metricId": "val_loss", "goal": "MINIMIZE"}],
+    ...         "parameters": [{"parameterId": "data.batch_size",
+    ...                         "discreteValueSpec": {"values": [32, 64]}}]},
+    ...     "trialJobSpec": {"workerPoolSpecs": [{
+    ...         "containerSpec": {"imageUri": "img", "command": ["python", "train.py"]}}]},
+    ... })
+    >>> job.parameters[0].vertex_arg(64)
+    '--data.batch_size=64.0'
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from vertex_hydra.errors import ConfigurationError
+
+__all__ = [
+    "ParameterKind",
+    "ParameterSpec",
+    "MetricSpec",
+    "JobSpec",
+    "read_job_file",
+    "load_job",
+    "schema_problems",
+    "rule_problems",
+    "SCALE_TYPES",
+]
+
+ParameterKind = Literal["DOUBLE", "INTEGER", "DISCRETE", "CATEGORICAL"]
+#: The ``scaleType`` values Vertex AI accepts for numeric parameters.
+SCALE_TYPES = ("UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
+_SPEC_KINDS: dict[str, ParameterKind] = {
+    "doubleValueSpec": "DOUBLE",
+    "integerValueSpec": "INTEGER",
+    "discreteValueSpec": "DISCRETE",
+    "categoricalValueSpec": "CATEGORICAL",
+}
+_PYTHON_NAMES = ("python", "python3")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One tuned parameter of the study (``studySpec.parameters[i]``).
+
+    Args:
+        parameter_id: The ``parameterId``; Vertex passes ``--<parameter_id>=<value>``.
+        kind: DOUBLE, INTEGER, DISCRETE or CATEGORICAL.
+        min_value: Lower bound (DOUBLE, INTEGER).
+        max_value: Upper bound (DOUBLE, INTEGER).
+        values: The allowed values (DISCRETE numbers, CATEGORICAL strings).
+        scale_type: ``scaleType`` or ``None`` when unset.
+
+    Example:
+        >>> p = ParameterSpec("model.depth", "INTEGER", min_value=1, max_value=4)
+        >>> p.format_value(3), p.probe_values()
+        ('3.0', [1, 4])
+    """
+
+    parameter_id: str
+    kind: ParameterKind
+    min_value: float | None = None
+    max_value: float | None = None
+    values: tuple[float | str, ...] = ()
+    scale_type: str | None = None
+
+    def format_value(self, value: float | str) -> str:
+        """Format ``value`` as Vertex AI writes it on the command line.
+
+        Every numeric value is a protobuf double, so INTEGER and DISCRETE
+        values arrive as integral floats (``64.0``); CATEGORICAL values as text.
+        """
+        if self.kind == "CATEGORICAL":
+            return str(value)
+        return repr(float(value))
+
+    def vertex_arg(self, value: float | str) -> str:
+        """The single argument Vertex AI passes for ``value``: ``--<id>=<value>``."""
+        return f"--{self.parameter_id}={self.format_value(value)}"
+
+    def probe_values(self) -> list[float | str]:
+        """Values worth composing before a real run: both bounds, or every value."""
+        if self.kind in ("DOUBLE", "INTEGER"):
+            low, high = self.min_value, self.max_value
+            if self.kind == "INTEGER" and low is not None and high is not None:
+                return [int(low), int(high)]
+            return [v for v in (low, high) if v is not None]
+        return list(self.values)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One study metric (``studySpec.metrics[i]``).
+
+    Example:
+        >>> MetricSpec("val/acc", "MAXIMIZE").better(0.9, 0.8)
+        True
+    """
+
+    metric_id: str
+    goal: Literal["MAXIMIZE", "MINIMIZE"]
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether ``a`` is strictly better than ``b`` under this metric's goal."""
+        return a > b if self.goal == "MAXIMIZE" else a < b
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A parsed ``HyperparameterTuningJob`` job file.
+
+    Build one with :func:`load_job` (from a file) or :meth:`from_dict`.
+
+    Example:
+        >>> job = load_job("examples/digits/job.yaml")  # doctest: +SKIP
+        >>> job.trial_argv({"model.optimizer.lr": 0.001})  # doctest: +SKIP
+        ['.../python', 'train.py', '--model.optimizer.lr=0.001']
+    """
+
+    raw: Mapping[str, Any]
+    parameters: tuple[ParameterSpec, ...]
+    metrics: tuple[MetricSpec, ...]
+    max_trial_count: int
+    parallel_trial_count: int
+    max_failed_trial_count: int
+    algorithm: str | None
+    measurement_selection: str
+    worker_pool: Mapping[str, Any]
+    base_output_directory: str | None = None
+    display_name: str | None = None
+    path: Path | None = None
+    stopping: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], path: str | Path | None = None) -> JobSpec:
+        """Build a :class:`JobSpec` from the job file's mapping.
+
+        Raises:
+            ConfigurationError: The structure ``check``, ``local`` and ``submit``
+                rely on is missing (no parameters, no metrics, no worker pool).
+        """
+        problems = rule_problems(raw)
+        if problems:
+            where = f" in {path}" if path else ""
+            raise ConfigurationError(
+                f"invalid tuning job{where}:\n  - " + "\n  - ".join(problems)
+            )
+        study = raw["studySpec"]
+        trial = raw["trialJobSpec"]
+        stopping = {
+            k: v for k, v in study.items() if k.endswith("StoppingSpec") and v is not None
+        }
+        base = (trial.get("baseOutputDirectory") or {}).get("outputUriPrefix")
+        return cls(
+            raw=raw,
+            parameters=tuple(_parameter(p) for p in study["parameters"]),
+            metrics=tuple(MetricSpec(m["metricId"], m["goal"]) for m in study["metrics"]),
+            max_trial_count=int(raw.get("maxTrialCount") or 1),
+            parallel_trial_count=int(raw.get("parallelTrialCount") or 1),
+            max_failed_trial_count=int(raw.get("maxFailedTrialCount") or 0),
+            algorithm=_unset_to_none(study.get("algorithm"), "ALGORITHM_UNSPECIFIED"),
+            measurement_selection=_unset_to_none(
+                study.get("measurementSelectionType"), "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED"
+            )
+            or "LAST_MEASUREMENT",
+            worker_pool=trial["workerPoolSpecs"][0],
+            base_output_directory=base,
+            display_name=raw.get("displayName"),
+            path=Path(path) if path is not None else None,
+            stopping=stopping,
+        )
+
+    @property
+    def working_dir(self) -> Path:
+        """Where trial commands run on the host: the job file's folder (else cwd)."""
+        return self.path.resolve().parent if self.path is not None else Path.cwd()
+
+    @property
+    def parameter_ids(self) -> list[str]:
+        """The ``parameterId`` of every tuned parameter, in file order."""
+        return [p.parameter_id for p in self.parameters]
+
+    def trial_command(self, python: str | None = None) -> list[str]:
+        """The trial's program and fixed args, as Vertex starts them, on this host.
+
+        ``containerSpec`` gives ``command + args``; ``pythonPackageSpec`` gives
+        ``python -m <pythonModule> + args``. A leading ``python``/``python3`` is
+        replaced by ``python`` (default: this interpreter), since no container runs here.
+        """
+        python = python or sys.executable
+        if "containerSpec" in self.worker_pool:
+            spec = self.worker_pool["containerSpec"]
+            command = [str(c) for c in spec.get("command") or []]
+            if not command:
+                raise ConfigurationError(
+                    "containerSpec.command is empty: the image's ENTRYPOINT cannot run on "
+                    "this host. Fix: set containerSpec.command, e.g. [python, train.py]."
+                )
+            if command[0] in _PYTHON_NAMES:
+                command[0] = python
+        else:
+            spec = self.worker_pool["pythonPackageSpec"]
+            command = [python, "-m", str(spec["pythonModule"])]
+        return command + [str(a) for a in spec.get("args") or []]
+
+    def trial_argv(
+        self, params: Mapping[str, float | str], python: str | None = None
+    ) -> list[str]:
+        """The full argv of a trial: the trial command, then one ``--id=value`` per parameter."""
+        by_id = {p.parameter_id: p for p in self.parameters}
+        unknown = sorted(set(params) - set(by_id))
+        if unknown:
+            raise ConfigurationError(
+                f"trial parameters {unknown} are not in studySpec.parameters "
+                f"({sorted(by_id)}). Fix: use the job file's parameterIds."
+            )
+        args = [by_id[pid].vertex_arg(value) for pid, value in params.items()]
+        return self.trial_command(python) + args
+
+    def trial_env(
+        self,
+        trial_id: str | int,
+        *,
+        metric_file: str | Path,
+        job_id: str = "local",
+        output_root: str | Path | None = None,
+    ) -> dict[str, str]:
+        """The environment variables Vertex AI sets for one trial (to add to ``os.environ``).
+
+        Args:
+            trial_id: The trial's id (Vertex counts ``"1"``, ``"2"``, ...).
+            metric_file: Where hypertune writes the trial's metric file.
+            job_id: The value of ``CLOUD_ML_JOB_ID``.
+            output_root: Stands in for ``baseOutputDirectory`` on this host; the
+                ``AIP_*_DIR`` variables are only set when the job file has one.
+        """
+        env = {
+            "CLOUD_ML_TRIAL_ID": str(trial_id),
+            "CLOUD_ML_HP_METRIC_FILE": str(metric_file),
+            "CLOUD_ML_JOB_ID": job_id,
+        }
+        if len(self.metrics) == 1:
+            env["CLOUD_ML_HP_METRIC_TAG"] = self.metrics[0].metric_id
+        if self.base_output_directory is not None:
+            root = str(output_root) if output_root is not None else self.base_output_directory
+            base = f"{root.rstrip('/')}/{trial_id}"
+            env["AIP_MODEL_DIR"] = f"{base}/model/"
+            env["AIP_CHECKPOINT_DIR"] = f"{base}/checkpoints/"
+            env["AIP_TENSORBOARD_LOG_DIR"] = f"{base}/logs/"
+        return env
+
+
+def _unset_to_none(value: Any, unspecified: str) -> str | None:
+    return None if value in (None, "", unspecified) else str(value)
+
+
+def _parameter(raw: Mapping[str, Any]) -> ParameterSpec:
+    spec_key = next(k for k in _SPEC_KINDS if k in raw)
+    kind = _SPEC_KINDS[spec_key]
+    spec = raw[spec_key] or {}
+    return ParameterSpec(
+        parameter_id=str(raw["parameterId"]),
+        kind=kind,
+        min_value=spec.get("minValue"),
+        max_value=spec.get("maxValue"),
+        values=tuple(spec.get("values") or ()),
+        scale_type=_unset_to_none(raw.get("scaleType"), "SCALE_TYPE_UNSPECIFIED"),
+    )
+
+
+def read_job_file(path: str | Path) -> dict[str, Any]:
+    """Read a job file (YAML or JSON) into a dict.
+
+    Raises:
+        ConfigurationError: The file is missing, unreadable or not a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot read job file {str(path)!r}: {error.strerror}. "
+            "Fix: pass the path of the YAML you give to "
+            "'gcloud ai hp-tuning-jobs create --config'."
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"job file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"job file {str(path)!r} must hold a mapping (a HyperparameterTuningJob), "
+            f"got {type(data).__name__}."
+        )
+    return data
+
+
+def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
+    """Validate ``raw`` against the real ``HyperparameterTuningJob`` schema.
+
+    Returns:
+        ``[]`` when gcloud would accept the fields, a one-item list with gcloud's
+        message otherwise, or ``None`` when ``google-cloud-aiplatform`` (the
+        ``cloud`` extra) is not installed.
+    """
+    try:
+        from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
+        from google.protobuf import json_format
+    except ImportError:
+        return None
+    try:
+        json_format.ParseDict(dict(raw), HyperparameterTuningJob.pb()())
+    except json_format.ParseError as error:
+        return [str(error).split("\n")[0].strip()]
+    return []
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def rule_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Check what the schema alone does not, each problem as one sentence with its fix."""
+    problems: list[str] = []
+    study = raw.get("studySpec")
+    if not isinstance(study, Mapping):
+        return ["studySpec is missing. Fix: add studySpec with metrics and parameters."]
+    metrics = study.get("metrics") or []
+    if not metrics:
+        problems.append("studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}.")
+    for i, metric in enumerate(metrics):
+        metric_id = str((metric or {}).get("metricId", ""))
+        if not metric_id or any(c.isspace() for c in metric_id):
+            problems.append(
+                f"studySpec.metrics[{i}].metricId {metric_id!r} is empty or holds whitespace. "
+                "Fix: use a name without spaces, e.g. val_loss."
+            )
+        if (metric or {}).get("goal") not in ("MAXIMIZE", "MINIMIZE"):
+            problems.append(
+                f"studySpec.metrics[{i}].goal is {(metric or {}).get('goal')!r}. "
+                "Fix: set goal to MAXIMIZE or MINIMIZE."
+            )
+    parameters = study.get("parameters") or []
+    if not parameters:
+        problems.append("studySpec.parameters is empty. Fix: add at least one parameter to tune.")
+    grid = study.get("algorithm") == "GRID_SEARCH"
+    for i, param in enumerate(parameters):
+        problems += _parameter_problems(i, param or {}, grid)
+    pools = (raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+    if not pools:
+        problems.append(
+            "trialJobSpec.workerPoolSpecs is empty. Fix: add one with a containerSpec "
+            "(imageUri, command) or a pythonPackageSpec."
+        )
+    elif not ({"containerSpec", "pythonPackageSpec"} & set(pools[0] or {})):
+        problems.append(
+            "trialJobSpec.workerPoolSpecs[0] has neither containerSpec nor pythonPackageSpec. "
+            "Fix: add containerSpec: {imageUri: ..., command: [python, train.py]}."
+        )
+    return problems
+
+
+def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[str]:
+    where = f"studySpec.parameters[{i}] ({param.get('parameterId', '?')})"
+    problems: list[str] = []
+    pid = str(param.get("parameterId", ""))
+    if not pid or any(c.isspace() for c in pid):
+        problems.append(f"{where}: parameterId {pid!r} is empty or holds whitespace. Fix: rename it.")
+    kinds = [k for k in _SPEC_KINDS if k in param]
+    if len(kinds) != 1:
+        return problems + [
+            f"{where}: needs exactly one of {', '.join(_SPEC_KINDS)}; found {kinds or 'none'}."
+        ]
+    kind = _SPEC_KINDS[kinds[0]]
+    spec = param[kinds[0]] or {}
+    scale = param.get("scaleType")
+    if scale not in (None, "SCALE_TYPE_UNSPECIFIED", *SCALE_TYPES):
+        problems.append(f"{where}: scaleType {scale!r} is unknown. Fix: use one of {', '.join(SCALE_TYPES)}.")
+    if grid and kind == "DOUBLE":
+        problems.append(
+            f"{where}: GRID_SEARCH cannot tune a DOUBLE parameter. Fix: use "
+            "discreteValueSpec with the values to try, or another algorithm."
+        )
+    if kind in ("DOUBLE", "INTEGER"):
+        low, high = _number(spec.get("minValue")), _number(spec.get("maxValue"))
+        if low is None or high is None:
+            problems.append(f"{where}: minValue and maxValue must both be finite numbers.")
+        elif not low < high:
+            problems.append(f"{where}: minValue {low:g} must be less than maxValue {high:g}.")
+        elif scale in ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE") and low <= 0:
+            problems.append(
+                f"{where}: {scale} needs positive bounds, got minValue {low:g}. "
+                "Fix: raise minValue above 0 or use UNIT_LINEAR_SCALE."
+            )
+    else:
+        values: Sequence[Any] = spec.get("values") or []
+        if not values:
+            problems.append(f"{where}: values is empty. Fix: list the values to try.")
+        if kind == "DISCRETE":
+            numbers = [_number(v) for v in values]
+            if any(n is None for n in numbers):
+                problems.append(f"{where}: discrete values must be numbers, got {list(values)}.")
+            elif any(b <= a for a, b in zip(numbers, numbers[1:])):  # type: ignore[operator]
+                problems.append(
+                    f"{where}: discrete values must be strictly increasing, got {list(values)}. "
+                    f"Fix: write them sorted: {sorted(set(numbers))}."  # type: ignore[type-var]
+                )
+    return problems
+
+
+def load_job(path: str | Path) -> JobSpec:
+    """Read and structurally validate a job file.
+
+    Schema validation (misspelt fields) is separate: see :func:`schema_problems`.
+
+    Raises:
+        ConfigurationError: The file cannot be read or breaks a rule.
+
+    Example:
+        >>> load_job("examples/digits/job.yaml").metrics  # doctest: +SKIP
+        (MetricSpec(metric_id='val/acc', goal='MAXIMIZE'),)
+    """
+    return JobSpec.from_dict(read_job_file(path), path=path)
