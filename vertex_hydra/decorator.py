@@ -17,7 +17,13 @@ from typing import ParamSpec, TypeVar, overload
 from vertex_hydra.errors import TranslationError
 from vertex_hydra.translate import to_hydra_args
 
-__all__ = ["vertex_compatible"]
+__all__ = ["vertex_compatible", "TRACE_ENV"]
+
+#: When this environment variable names a file, the decorator writes its
+#: translation there as JSON (``argv``, ``hydra_argv``, ``rename``,
+#: ``coerce_integral_floats``), so that ``vertex-hydra check`` can tell where
+#: each Vertex parameter landed, honouring the app's own options.
+TRACE_ENV = "VERTEX_HYDRA_TRACE_FILE"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,6 +33,27 @@ def _exit_with_usage_error(error: TranslationError) -> None:
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "app"
     sys.stderr.write(f"{prog}: error: {error}\n")
     raise SystemExit(2)
+
+
+def _write_trace(
+    argv: list[str],
+    translated: list[str],
+    rename: Mapping[str, str],
+    coerce_integral_floats: bool,
+) -> None:
+    path = os.environ.get(TRACE_ENV)
+    if not path:
+        return
+    import json
+
+    record = {
+        "argv": argv,
+        "hydra_argv": translated,
+        "rename": dict(rename),
+        "coerce_integral_floats": coerce_integral_floats,
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(record, file)
 
 
 def _is_composed_config(value: object) -> bool:
@@ -59,6 +86,7 @@ def _wrap(
             )
         except TranslationError as error:
             _exit_with_usage_error(error)
+        _write_trace(original[1:], translated, rename, coerce_integral_floats)
         sys.argv[1:] = translated  # same list object: others may hold a reference
         try:
             return func(*args, **kwargs)
