@@ -1,0 +1,347 @@
+"""Report a trial's metric to Vertex AI through the real ``cloudml-hypertune`` writer.
+
+Vertex AI learns how a trial did only from the metric file that ``hypertune``
+writes. :func:`report_metric` appends one line per call to that file, in
+hypertune's exact format, and fixes the library's pitfalls: one writer per
+process (a second ``HyperTune()`` would truncate the history), a race-free
+folder creation, no NaN/inf written, and only the chief replica writes.
+
+This module imports neither torch nor lightning.
+
+Example:
+    >>> from vertex_hydra import report_metric
+    >>> report_metric(0.93, tag="val/acc", step=100)  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any, SupportsFloat
+
+from vertex_hydra.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_METRIC_FILE",
+    "DEFAULT_TAG",
+    "ReportWarning",
+    "default_tag",
+    "get_writer",
+    "is_chief",
+    "metric_file_path",
+    "report_metric",
+    "trial_id",
+]
+
+#: Where hypertune writes when ``CLOUD_ML_HP_METRIC_FILE`` is unset.
+DEFAULT_METRIC_FILE = "/tmp/hypertune/output.metrics"
+#: The tag used when neither ``tag`` nor ``CLOUD_ML_HP_METRIC_TAG`` is given
+#: (hypertune's own default for an empty tag).
+DEFAULT_TAG = "training/hptuning/metric"
+
+_FILE_ENV = "CLOUD_ML_HP_METRIC_FILE"
+_TAG_ENV = "CLOUD_ML_HP_METRIC_TAG"
+_TRIAL_ENV = "CLOUD_ML_TRIAL_ID"
+# hypertune builds each line from these keys; a tag with one of these names
+# would silently overwrite that field.
+_RESERVED_TAGS = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
+_CHIEF_TASK_TYPES = frozenset({"workerpool0", "chief", "master"})
+
+_LOCK = threading.Lock()
+_WRITERS: dict[tuple[str, str], Any] = {}
+_WARNED_TAGS: set[tuple[str, str]] = set()
+
+
+class ReportWarning(UserWarning):
+    """Warned when a report is skipped, substituted or tagged unlike the study.
+
+    Example:
+        >>> import warnings
+        >>> warnings.simplefilter("error", ReportWarning)  # make skipped reports fatal
+    """
+
+
+def metric_file_path(environ: Mapping[str, str] | None = None) -> str:
+    """Return the absolute path of the metric file this process writes.
+
+    ``CLOUD_ML_HP_METRIC_FILE`` when set and non-empty, else
+    :data:`DEFAULT_METRIC_FILE`. A relative path is resolved against the current
+    directory *now*, so a later ``os.chdir`` (e.g. by Hydra) does not move it.
+
+    Args:
+        environ: The environment to read (default: :data:`os.environ`).
+
+    Returns:
+        The absolute path.
+
+    Example:
+        >>> metric_file_path({"CLOUD_ML_HP_METRIC_FILE": "/x/m.metrics"})
+        '/x/m.metrics'
+    """
+    env = os.environ if environ is None else environ
+    return os.path.abspath(env.get(_FILE_ENV) or DEFAULT_METRIC_FILE)
+
+
+def default_tag(environ: Mapping[str, str] | None = None) -> str:
+    """Return the tag used when none is given: the study's metric id, else :data:`DEFAULT_TAG`.
+
+    Args:
+        environ: The environment to read (default: :data:`os.environ`).
+
+    Returns:
+        ``CLOUD_ML_HP_METRIC_TAG`` when set and non-empty, else ``"training/hptuning/metric"``.
+
+    Example:
+        >>> default_tag({"CLOUD_ML_HP_METRIC_TAG": "val/acc"})
+        'val/acc'
+        >>> default_tag({})
+        'training/hptuning/metric'
+    """
+    env = os.environ if environ is None else environ
+    return env.get(_TAG_ENV) or DEFAULT_TAG
+
+
+def trial_id(environ: Mapping[str, str] | None = None) -> str:
+    """Return the Vertex trial id that hypertune writes into each line (``"0"`` locally).
+
+    Args:
+        environ: The environment to read (default: :data:`os.environ`).
+
+    Returns:
+        ``CLOUD_ML_TRIAL_ID``, or ``"0"`` as hypertune does when it is unset.
+
+    Example:
+        >>> trial_id({"CLOUD_ML_TRIAL_ID": "7"})
+        '7'
+    """
+    env = os.environ if environ is None else environ
+    return str(env.get(_TRIAL_ENV, 0))
+
+
+def _vertex_task(env: Mapping[str, str]) -> tuple[str, int] | None:
+    for name in ("CLUSTER_SPEC", "TF_CONFIG"):
+        try:
+            task = json.loads(env.get(name) or "null")["task"]
+            return str(task["type"]), int(task.get("index", 0))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return None
+
+
+def is_chief(environ: Mapping[str, str] | None = None) -> bool:
+    """Tell whether this process is the one that should report: global rank 0 of the chief replica.
+
+    A process is *not* the chief when a distributed launcher gave it a non-zero
+    ``RANK``, ``LOCAL_RANK``, ``NODE_RANK`` or ``GROUP_RANK`` (torchrun,
+    Lightning's DDP launcher), or when Vertex's ``CLUSTER_SPEC``/``TF_CONFIG``
+    names a task other than replica 0 of ``workerpool0`` (``chief``/``master``).
+    With none of these set (a plain local run) it is the chief.
+
+    Args:
+        environ: The environment to read (default: :data:`os.environ`).
+
+    Returns:
+        ``True`` when this process should write the metric file.
+
+    Example:
+        >>> is_chief({})
+        True
+        >>> is_chief({"LOCAL_RANK": "1"})
+        False
+        >>> is_chief({"CLUSTER_SPEC": '{"task": {"type": "workerpool1", "index": 0}}'})
+        False
+    """
+    env = os.environ if environ is None else environ
+    for name in ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK"):
+        if env.get(name, "0").strip() not in ("", "0"):
+            return False
+    task = _vertex_task(env)
+    return task is None or (task[0] in _CHIEF_TASK_TYPES and task[1] == 0)
+
+
+def _new_writer(path: str) -> Any:
+    import hypertune
+
+    # Create the folder ourselves, idempotently: hypertune's constructor then
+    # finds it and skips its own racy ``os.makedirs`` (its issue #10).
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    raw = os.environ.get(_FILE_ENV)
+    if raw == path:
+        return hypertune.HyperTune()
+    # hypertune reads the path from the environment only, and crashes on a bare
+    # file name; hand it the absolute path for the duration of the constructor.
+    try:
+        os.environ[_FILE_ENV] = path
+        return hypertune.HyperTune()
+    finally:
+        if raw is None:
+            del os.environ[_FILE_ENV]
+        else:
+            os.environ[_FILE_ENV] = raw
+
+
+def get_writer() -> Any:
+    """Return this process's ``hypertune.HyperTune`` writer for the current metric file and trial.
+
+    hypertune rewrites the whole file from the reports held by *one* instance,
+    so every report must go through the same instance. A new one is made only
+    when ``CLOUD_ML_HP_METRIC_FILE`` or ``CLOUD_ML_TRIAL_ID`` changes.
+
+    Returns:
+        The shared ``hypertune.HyperTune`` instance.
+
+    Example:
+        >>> get_writer() is get_writer()
+        True
+    """
+    key = (metric_file_path(), trial_id())
+    with _LOCK:
+        writer = _WRITERS.get(key)
+        if writer is None:
+            writer = _WRITERS[key] = _new_writer(key[0])
+        return writer
+
+
+def _check_tag(tag: str | None) -> str:
+    study_tag = os.environ.get(_TAG_ENV)
+    if tag is None:
+        return default_tag()
+    if not isinstance(tag, str) or not tag:
+        raise ConfigurationError(
+            f"report_metric(tag={tag!r}): tag must be a non-empty string. Fix: pass "
+            "the study's metricId, or tag=None to use CLOUD_ML_HP_METRIC_TAG."
+        )
+    if tag in _RESERVED_TAGS:
+        raise ConfigurationError(
+            f"report_metric(tag={tag!r}): this name is a field of hypertune's metric "
+            f"line ({', '.join(sorted(_RESERVED_TAGS))}) and would overwrite it. Fix: "
+            "use the study's metricId, e.g. tag='val/acc'."
+        )
+    if study_tag and tag != study_tag and (tag, study_tag) not in _WARNED_TAGS:
+        _WARNED_TAGS.add((tag, study_tag))
+        warnings.warn(
+            f"report_metric(tag={tag!r}) differs from CLOUD_ML_HP_METRIC_TAG="
+            f"{study_tag!r}: Vertex AI reads only the study's metricId, so it may not "
+            "see these reports. Fix: pass tag=None to use the study's tag.",
+            ReportWarning,
+            stacklevel=3,
+        )
+    return tag
+
+
+def _check_step(step: int | None) -> int | None:
+    if step is None:
+        return None
+    number = -1 if isinstance(step, bool) or not hasattr(step, "__index__") else operator.index(step)
+    if number < 0:
+        raise ConfigurationError(
+            f"report_metric(step={step!r}): step must be a non-negative integer (the "
+            "global step) or None. Fix: pass e.g. step=trainer.global_step."
+        )
+    return number
+
+
+def _as_float(value: SupportsFloat, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(
+            f"report_metric({name}={value!r}): expected a real number (float, int, "
+            f"numpy or 0-d tensor scalar), got {type(value).__name__}. Fix: pass "
+            "float(value)."
+        ) from error
+
+
+def report_metric(
+    value: SupportsFloat,
+    *,
+    tag: str | None = None,
+    step: int | None = None,
+    checkpoint_path: str | os.PathLike[str] = "",
+    substitute_nonfinite: float | None = None,
+    chief_only: bool = True,
+) -> bool:
+    """Append one measurement to the Vertex AI metric file, in hypertune's exact format.
+
+    Each call adds one line ``{"checkpoint_path": ..., "global_step": "<int>",
+    "timestamp": <float>, "trial": "<CLOUD_ML_TRIAL_ID>", "<tag>": "<value>"}``
+    to ``CLOUD_ML_HP_METRIC_FILE`` (default ``/tmp/hypertune/output.metrics``);
+    hypertune keeps the last 100 lines. Works without any Vertex environment.
+
+    The tag is, in order: ``tag``, then ``CLOUD_ML_HP_METRIC_TAG``, then
+    :data:`DEFAULT_TAG` (``"training/hptuning/metric"``). An explicit ``tag``
+    that differs from ``CLOUD_ML_HP_METRIC_TAG`` is warned about once.
+
+    NaN and ±inf are refused: nothing is written and a :class:`ReportWarning`
+    says so, so that a diverged trial ends up infeasible rather than scored
+    with a number. Set ``substitute_nonfinite`` to write that value instead.
+
+    Args:
+        value: The metric value (anything ``float()`` accepts, e.g. a 0-d tensor).
+        tag: The metric name; should equal the study's ``metricId``.
+        step: The global step of this measurement (Vertex sorts measurements by it).
+        checkpoint_path: Optional checkpoint to warm-start from, written verbatim.
+        substitute_nonfinite: Finite value to write instead of NaN/inf.
+        chief_only: Write only when :func:`is_chief` (default). Pass ``False``
+            when the caller has already decided, e.g. Lightning's global rank 0.
+
+    Returns:
+        ``True`` when a line was written, ``False`` when skipped (non-chief or non-finite).
+
+    Raises:
+        ConfigurationError: ``value``, ``tag``, ``step`` or ``substitute_nonfinite`` is invalid.
+
+    Example:
+        >>> report_metric(0.5, tag="val/loss", step=10)
+        True
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     report_metric(float("nan"), tag="val/loss")
+        False
+    """
+    number = _as_float(value, "value")
+    resolved_tag = _check_tag(tag)
+    global_step = _check_step(step)
+    if substitute_nonfinite is not None and not math.isfinite(
+        _as_float(substitute_nonfinite, "substitute_nonfinite")
+    ):
+        raise ConfigurationError(
+            f"report_metric(substitute_nonfinite={substitute_nonfinite!r}): the "
+            "substitute must be finite. Fix: pass e.g. 0.0, or None to skip the report."
+        )
+    if chief_only and not is_chief():
+        return False
+    if not math.isfinite(number):
+        if substitute_nonfinite is None:
+            warnings.warn(
+                f"report_metric: {resolved_tag!r} is {number} at step {global_step}; "
+                "nothing was written, so Vertex AI will not score this measurement "
+                "(a trial with no measurement is infeasible). Fix: pass "
+                "substitute_nonfinite=<value> to write a value instead.",
+                ReportWarning,
+                stacklevel=2,
+            )
+            return False
+        warnings.warn(
+            f"report_metric: {resolved_tag!r} is {number} at step {global_step}; "
+            f"wrote substitute_nonfinite={float(substitute_nonfinite)} instead.",
+            ReportWarning,
+            stacklevel=2,
+        )
+        number = float(substitute_nonfinite)
+    writer = get_writer()
+    with _LOCK:
+        writer.report_hyperparameter_tuning_metric(
+            hyperparameter_metric_tag=resolved_tag,
+            metric_value=number,
+            global_step=global_step,
+            checkpoint_path=os.fspath(checkpoint_path),
+        )
+    return True
