@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["VertexHydraError", "TranslationError", "ConfigurationError"]
+__all__ = ["VertexHydraError", "TranslationError", "ConfigurationError", "CloudError"]
 
 
 class VertexHydraError(Exception):
@@ -53,5 +53,17 @@ class ConfigurationError(VertexHydraError, ValueError):
 
     Example:
         >>> isinstance(ConfigurationError("x"), ValueError)
+        True
+    """
+
+
+class CloudError(VertexHydraError, RuntimeError):
+    """A call to Vertex AI failed: credentials, project, permission, quota or network.
+
+    The message is one sentence saying what happened and how to fix it; the
+    original Google error is chained as ``__cause__``.
+
+    Example:
+        >>> isinstance(CloudError("x"), RuntimeError)
         True
     """
