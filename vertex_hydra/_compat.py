@@ -19,6 +19,8 @@ import functools
 import importlib
 import importlib.util
 import re
+import sys
+from types import ModuleType
 
 __all__ = ["MIN_VERSION", "NAMESPACES", "available_namespaces", "callback_base"]
 
@@ -36,6 +38,15 @@ def _distribution(namespace: str) -> str:
     return namespace.split(".", 1)[0]
 
 
+def _installed_version(namespace: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(_distribution(namespace).replace("_", "-"))
+    except PackageNotFoundError:
+        return "0"
+
+
 def available_namespaces() -> tuple[str, ...]:
     """Return the Lightning import names that are installed, without importing them.
 
@@ -43,12 +54,31 @@ def available_namespaces() -> tuple[str, ...]:
         A subset of :data:`NAMESPACES`, in the same order.
 
     Example:
-        >>> "torch" in available_namespaces()
-        False
+        >>> available_namespaces()  # doctest: +SKIP
+        ('lightning.pytorch', 'pytorch_lightning')
     """
     return tuple(
         name for name in NAMESPACES if importlib.util.find_spec(_distribution(name)) is not None
     )
+
+
+def _import_all(names: tuple[str, ...]) -> dict[str, ModuleType]:
+    # Each namespace points lightning_utilities' *shared* rank-zero logger (and
+    # deprecation category) at itself when imported. Importing the second one
+    # must not redirect the messages of the one the user works with: keep the
+    # state of a namespace already loaded, else let lightning.pytorch win.
+    loaded = any(name in sys.modules for name in names)
+    try:
+        shared: ModuleType | None = importlib.import_module("lightning_utilities.core.rank_zero")
+    except ImportError:
+        shared = None
+    keys = ("log", "rank_zero_deprecation_category")
+    saved = {key: getattr(shared, key) for key in keys if hasattr(shared, key)}
+    modules = {name: importlib.import_module(name) for name in reversed(names)}
+    if loaded and shared is not None:
+        for key, value in saved.items():
+            setattr(shared, key, value)
+    return modules
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,12 +101,14 @@ def callback_base() -> type:
     """
     bases: list[type] = []
     found: list[str] = []
+    supported: list[str] = []
     for name in available_namespaces():
-        package = importlib.import_module(_distribution(name))
-        version = str(getattr(package, "__version__", "0"))
+        version = _installed_version(name)
         found.append(f"{_distribution(name)} {version}")
         if _version_tuple(version) >= MIN_VERSION:
-            bases.append(importlib.import_module(name).Callback)
+            supported.append(name)
+    modules = _import_all(tuple(supported))
+    bases = [modules[name].Callback for name in supported]
     if not bases:
         raise ImportError(
             "vertex_hydra.HypertuneCallback needs lightning>=2.0 or pytorch-lightning>=2.0; "
