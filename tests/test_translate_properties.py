@@ -1,0 +1,154 @@
+"""Property tests of the translation over arbitrary keys and unicode values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ValueType
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+
+from vertex_hydra import TranslationError, to_hydra_args
+from vertex_hydra.translate import _PLAIN_VALUE, _SIMPLE_KEY, _HYDRA_FLAGS
+
+pytestmark = pytest.mark.translation
+
+PARSER = OverridesParser.create()
+PROPERTY = settings(
+    max_examples=2000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+hydra_keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_\-]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,3}", fullmatch=True)
+# NUL cannot travel in argv; everything else may arrive from a CATEGORICAL value.
+values = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30)
+numbers = st.one_of(
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+)
+
+
+def _config_value(override: str) -> Any:
+    parsed = PARSER.parse_override(override)
+    assert parsed.value_type is ValueType.ELEMENT, f"{override!r} is a sweep"
+    cfg = OmegaConf.create({})
+    OmegaConf.update(cfg, parsed.key_or_group, parsed.value(), merge=True)
+    value = OmegaConf.select(cfg, parsed.key_or_group)
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+
+
+def _check_promise(key: str, value: str, token_value: str) -> None:
+    """Either the config gets the exact text, or Hydra's own reading of a plain value."""
+    [override] = to_hydra_args([f"--{key}={value}"], coerce_integral_floats=False)
+    parsed = PARSER.parse_override(override)
+    assert parsed.key_or_group == key
+    received = _config_value(override)
+    if isinstance(received, str):
+        assert received == token_value, (value, override, received)
+    else:
+        # A non-string means the text was handed over verbatim and Hydra read
+        # it as one number / bool / null / list / dict.
+        assert override == f"{key}={value}", (value, override, received)
+
+
+@PROPERTY
+@given(key=hydra_keys, value=values)
+def test_any_unicode_value_reaches_the_config_exactly(key: str, value: str) -> None:
+    _check_promise(key, value, value)
+
+
+@PROPERTY
+@given(key=hydra_keys, value=numbers)
+def test_numbers_keep_their_meaning(key: str, value: str) -> None:
+    [override] = to_hydra_args([f"--{key}={value}"], coerce_integral_floats=False)
+    assert override == f"{key}={value}"
+    assert _config_value(override) == float(value)
+
+
+@PROPERTY
+@given(key=hydra_keys, value=st.floats(-1e12, 1e12).filter(lambda v: v == int(v)))
+def test_integral_floats_become_ints(key: str, value: float) -> None:
+    [override] = to_hydra_args([f"--{key}={value!r}"])
+    received = _config_value(override)
+    assert type(received) is int and received == int(value)
+
+
+@PROPERTY
+@given(key=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00="), min_size=1, max_size=12))
+def test_arbitrary_keys_translate_or_fail_cleanly(key: str) -> None:
+    assume(f"--{key}" not in _HYDRA_FLAGS)
+    try:
+        [override] = to_hydra_args([f"--{key}=1"])
+    except TranslationError as error:
+        assert repr(key.lstrip("+~")) in str(error) or "no parameter name" in str(error)
+        return
+    parsed = PARSER.parse_override(override)
+    assert parsed.key_or_group == key.lstrip("+~") or key.startswith("@")
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(value=st.from_regex(_PLAIN_VALUE, fullmatch=True))
+def test_fast_path_agrees_with_hydras_parser(value: str) -> None:
+    parsed = PARSER.parse_override(f"x={value}")
+    assert parsed.value_type is ValueType.ELEMENT
+    assert not isinstance(parsed.value(), str) or parsed.value() == value
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(key=st.from_regex(_SIMPLE_KEY, fullmatch=True))
+def test_fast_path_keys_are_hydra_keys(key: str) -> None:
+    try:
+        parsed = PARSER.parse_override(f"{key}=1")
+    except HydraException as error:  # pragma: no cover - would be a bug
+        raise AssertionError(f"Hydra rejects key {key!r}: {error}") from None
+    assert parsed.key_or_group == key
+
+
+tokens = st.one_of(
+    st.builds(lambda k, v: f"--{k}={v}", hydra_keys, values),
+    st.builds(lambda k, v: f"--{k}={v}", hydra_keys, numbers),
+    st.builds(lambda k, v: [f"--{k}", v], hydra_keys, numbers),
+    st.builds(lambda k, v: f"{k}={v}", hydra_keys, numbers),
+    st.builds(lambda k: f"+{k}=1", hydra_keys),
+    st.builds(lambda k: f"~{k}", hydra_keys),
+    st.builds(lambda k: f"--{k}", hydra_keys),
+    st.sampled_from(["--cfg=job", ["--cfg", "all"], "-m", "--resolve", "--info", ["-cn", "alt"]]),
+)
+
+
+def _flatten(parts: list[Any]) -> list[str]:
+    out: list[str] = []
+    for part in parts:
+        out += part if isinstance(part, list) else [part]
+    return out
+
+
+@PROPERTY
+@given(parts=st.lists(tokens, max_size=8))
+def test_translation_is_idempotent(parts: list[Any]) -> None:
+    argv = _flatten(parts)
+    try:
+        once = to_hydra_args(argv)
+    except TranslationError:
+        return
+    assert to_hydra_args(once) == once
+
+
+single_tokens = st.one_of(
+    st.builds(lambda k, v: f"--{k}={v}", hydra_keys, values),
+    st.builds(lambda k, v: f"{k}={v}", hydra_keys, numbers),
+    st.builds(lambda k: f"~{k}", hydra_keys),
+    st.sampled_from(["--cfg=job", "-m", "--resolve", "--config-name=alt"]),
+)
+
+
+@PROPERTY
+@given(argv=st.lists(single_tokens, max_size=8))
+def test_flags_first_and_overrides_keep_order(argv: list[str]) -> None:
+    flags = [t for t in argv if t in {"--cfg=job", "-m", "--resolve", "--config-name=alt"}]
+    overrides = [t for t in argv if t not in flags]
+    expected = flags + [out for t in overrides for out in to_hydra_args([t])]
+    assert to_hydra_args(argv) == expected
