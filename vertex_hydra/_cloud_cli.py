@@ -1,0 +1,187 @@
+"""The ``submit`` and ``results`` subcommands: their options and what they print.
+
+:mod:`vertex_hydra.cloud` does the work; this module turns options into calls
+and results into lines. ``--help`` imports nothing from Google.
+
+Example:
+    >>> from vertex_hydra.cli import main
+    >>> main(["results", "not-a-job-name"])  # doctest: +SKIP
+    vertex-hydra results: error: --project is required and was not given ...
+    2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vertex_hydra.cloud import build_submission, fetch_results, preflight_check, submit_job
+from vertex_hydra.cloud import wait_for_job
+from vertex_hydra.errors import ConfigurationError
+
+__all__ = ["add_parsers", "run_submit", "run_results"]
+
+_PROJECT_ENVS = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+_REGION_ENVS = ("CLOUDSDK_AI_REGION", "GOOGLE_CLOUD_REGION")
+_ENDPOINT_HELP = (
+    "API host or URL (default: REGION-aiplatform.googleapis.com, or $VERTEX_HYDRA_API_ENDPOINT); "
+    "for emulators and tests"
+)
+
+
+def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``submit`` and ``results``; return ``submit``'s parser.
+
+    Example:
+        >>> sub = argparse.ArgumentParser(prog="vertex-hydra").add_subparsers()
+        >>> add_parsers(sub).prog
+        'vertex-hydra submit'
+    """
+    submit: argparse.ArgumentParser = subparsers.add_parser(
+        "submit",
+        help="send the job to Vertex AI",
+        description=(
+            "Run 'check', then create the tuning job on Vertex AI from JOB.yaml, as "
+            "'gcloud ai hp-tuning-jobs create --config JOB.yaml' would; options override "
+            "the file. Prints the job's resource name and console URL. Credentials: "
+            "Application Default Credentials ('gcloud auth application-default login')."
+        ),
+    )
+    submit.add_argument("job", metavar="JOB.yaml", help="the file given to 'gcloud ai hp-tuning-jobs create --config'")
+    submit.add_argument("--project", help="Google Cloud project ID (default: $GOOGLE_CLOUD_PROJECT)")
+    submit.add_argument("--region", help="Vertex AI region, e.g. us-central1 (default: $CLOUDSDK_AI_REGION)")
+    submit.add_argument("--display-name", help="job name in the console (default: the file's displayName)")
+    submit.add_argument("--image", metavar="URI", help="replaces containerSpec.imageUri")
+    submit.add_argument("--service-account", metavar="EMAIL", help="sets trialJobSpec.serviceAccount")
+    submit.add_argument("--max-trial-count", type=int, metavar="N", help="overrides maxTrialCount")
+    submit.add_argument("--parallel-trial-count", type=int, metavar="N", help="overrides parallelTrialCount")
+    submit.add_argument("--no-check", action="store_true", help="skip the pre-flight 'check'")
+    submit.add_argument("--dry-run", action="store_true",
+                        help="print the request body (JSON) and send nothing")  # fmt: skip
+    submit.add_argument("--wait", action="store_true",
+                        help="follow the job until it ends, printing trial states as they change")  # fmt: skip
+    submit.add_argument("--poll-interval", type=float, default=30.0, metavar="SECONDS",
+                        help="seconds between polls with --wait (default: 30)")  # fmt: skip
+    submit.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="stop following after this long with --wait (default: until the job ends)")  # fmt: skip
+    submit.add_argument("--api-endpoint", metavar="URL", help=_ENDPOINT_HELP)
+    submit.set_defaults(func=run_submit)
+
+    results: argparse.ArgumentParser = subparsers.add_parser(
+        "results",
+        help="fetch a Vertex job's trials and render them like 'local' does",
+        description=(
+            "Fetch a tuning job's trials from Vertex AI and render them as 'local' does: "
+            "the table, the best trial's overrides, trials.csv and plots in --workdir."
+        ),
+    )
+    results.add_argument("job", metavar="JOB_RESOURCE_NAME",
+                         help="projects/P/locations/R/hyperparameterTuningJobs/ID (or the bare ID "
+                         "with --project and --region)")  # fmt: skip
+    results.add_argument("--workdir", type=Path, metavar="DIR",
+                         help="where trials.csv and the plots go (default: vertex-results/ID)")  # fmt: skip
+    results.add_argument("--project", help="with a bare job ID: the project ID")
+    results.add_argument("--region", help="with a bare job ID: the region")
+    results.add_argument("--api-endpoint", metavar="URL", help=_ENDPOINT_HELP)
+    results.set_defaults(func=run_results)
+    return submit
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Run ``vertex-hydra submit`` with parsed ``args``: 0 when submitted (and, with
+    ``--wait``, succeeded), else 1.
+
+    Example:
+        >>> from vertex_hydra.cli import main
+        >>> main(["submit", "job.yaml", "--project", "p", "--region", "us-central1"])  # doctest: +SKIP
+        0
+    """
+    from vertex_hydra._vertex_api import JobName, console_url, parse_job_name, regional_endpoint
+
+    project = _required(args.project, "--project", _PROJECT_ENVS, "my-project")
+    region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
+    if args.poll_interval <= 0 or (args.timeout is not None and args.timeout <= 0):
+        raise ConfigurationError(
+            f"--poll-interval and --timeout must be positive, got {args.poll_interval:g} and "
+            f"{args.timeout}. Fix: e.g. --poll-interval 30 --timeout 3600."
+        )
+    if not args.no_check:
+        preflight_check(args.job, sys.stderr)
+    body = build_submission(
+        args.job,
+        display_name=args.display_name,
+        image=args.image,
+        service_account=args.service_account,
+        max_trial_count=args.max_trial_count,
+        parallel_trial_count=args.parallel_trial_count,
+    )
+    if args.dry_run:
+        host = args.api_endpoint or regional_endpoint(region)
+        host = host if "://" in host else f"https://{host}"
+        sys.stderr.write(f"dry run: nothing sent. Would POST this body to {host}/v1/projects/"
+                         f"{project}/locations/{region}/hyperparameterTuningJobs\n")  # fmt: skip
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return 0
+    name = submit_job(body, project=project, region=region, api_endpoint=args.api_endpoint)
+    job: JobName = parse_job_name(name)
+    sys.stdout.write(f"Submitted {name}\nConsole: {console_url(job)}\n"
+                     f"Results: vertex-hydra results {name}\n")  # fmt: skip
+    sys.stdout.flush()
+    if not args.wait:
+        return 0
+    final = wait_for_job(name, sys.stdout, poll_interval=args.poll_interval,
+                         timeout=args.timeout, api_endpoint=args.api_endpoint)  # fmt: skip
+    return _report_end(name, final, args.timeout)
+
+
+def _report_end(name: str, job: Mapping[str, Any] | None, timeout: float | None) -> int:
+    if job is None:
+        sys.stderr.write(f"vertex-hydra submit: the job is still running after {timeout:g} s and "
+                         f"keeps running on Vertex AI. Fix: follow it with "
+                         f"'vertex-hydra results {name}' later.\n")  # fmt: skip
+        return 1
+    state = job.get("state")
+    if state == "JOB_STATE_SUCCEEDED":
+        return 0
+    why = (job.get("error") or {}).get("message") or "no error message"
+    sys.stderr.write(f"vertex-hydra submit: the job ended in {state}: {why}. Fix: read the trial "
+                     f"logs on the console page above, then submit again.\n")  # fmt: skip
+    return 1
+
+
+def run_results(args: argparse.Namespace) -> int:
+    """Run ``vertex-hydra results`` with parsed ``args``: render the job's trials; 0 on success.
+
+    Example:
+        >>> from vertex_hydra.cli import main
+        >>> main(["results", "projects/p/locations/us-central1/hyperparameterTuningJobs/7"])  # doctest: +SKIP
+        trial  state  ...
+        0
+    """
+    from vertex_hydra._vertex_api import JobName, parse_job_name
+    from vertex_hydra.results import render
+
+    name = args.job
+    if "/" not in name:
+        project = _required(args.project, "--project", _PROJECT_ENVS, "my-project")
+        region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
+        name = str(JobName(project, region, name))
+    job_id = parse_job_name(name).job_id
+    results = fetch_results(name, api_endpoint=args.api_endpoint)
+    render(results, args.workdir or Path("vertex-results") / job_id, sys.stdout)
+    return 0
+
+
+def _required(value: str | None, option: str, envs: tuple[str, ...], example: str) -> str:
+    found = value or next((os.environ[e] for e in envs if os.environ.get(e)), None)
+    if not found:
+        raise ConfigurationError(
+            f"{option} is required and was not given (nor {' or '.join(envs)} set). "
+            f"Fix: pass e.g. {option} {example}."
+        )
+    return found
