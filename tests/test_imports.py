@@ -1,0 +1,113 @@
+"""Importing ``vertex_hydra`` stays light, and its public API is complete.
+
+Heavy or optional dependencies load lazily (STYLE.md, principle 2). Each check
+runs ``import`` in a fresh interpreter, as click's ``tests/test_imports.py``
+does, because this test session has long since imported everything.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+import importlib.resources
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vertex_hydra
+
+#: Packages that ``import vertex_hydra`` must never import.
+HEAVY = (
+    "torch",
+    "lightning",
+    "pytorch_lightning",
+    "optuna",
+    "google.cloud",
+    "matplotlib",
+    "sklearn",
+)
+
+#: Modules that must import without any of ``HEAVY``.
+LIGHT_MODULES = (
+    "vertex_hydra",
+    "vertex_hydra.translate",
+    "vertex_hydra.decorator",
+    "vertex_hydra.errors",
+    "vertex_hydra.report",
+)
+
+# Only modules that the import *adds* count: a namespace-package ``.pth`` file
+# (google-cloud-aiplatform installs one) puts an empty ``google.cloud`` into
+# ``sys.modules`` at interpreter start-up, before any import of ours.
+_CHILD = """
+import importlib, json, sys
+before = set(sys.modules)
+importlib.import_module(sys.argv[1])
+heavy = json.loads(sys.argv[2])
+print(json.dumps(sorted(
+    name for name in set(sys.modules) - before
+    if any(name == h or name.startswith(h + ".") for h in heavy)
+)))
+"""
+
+
+def _heavy_modules_after_import(module: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, module, json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"importing {module} failed:\n{result.stderr}"
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_import_pulls_in_no_heavy_dependency(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} does not exist yet")
+    loaded = _heavy_modules_after_import(module)
+    assert loaded == [], (
+        f"'import {module}' imported {loaded}; import heavy or optional packages "
+        f"inside the function that needs them, or add the name to vertex_hydra._LAZY"
+    )
+
+
+@pytest.mark.parametrize("name", vertex_hydra.__all__)
+def test_every_public_name_resolves(name: str) -> None:
+    assert getattr(vertex_hydra, name) is not None
+    assert name in dir(vertex_hydra)
+
+
+def test_lazy_names_resolve_to_their_module_objects() -> None:
+    for name, module in vertex_hydra._LAZY.items():
+        assert name in vertex_hydra.__all__
+        assert getattr(vertex_hydra, name) is getattr(
+            importlib.import_module(module), name
+        )
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        vertex_hydra.no_such_name  # noqa: B018
+
+
+def test_package_ships_py_typed() -> None:
+    # The installed package has the marker next to its modules ...
+    assert importlib.resources.files("vertex_hydra").joinpath("py.typed").is_file()
+    # ... and the build configuration puts it into wheels and sdists.
+    setup_cfg = Path(__file__).resolve().parent.parent / "setup.cfg"
+    if not setup_cfg.is_file():
+        pytest.skip(
+            "setup.cfg is not next to the tests (running from an installed copy)"
+        )
+    config = configparser.ConfigParser()
+    config.read(setup_cfg, encoding="utf-8")
+    shipped = config.get("options.package_data", "vertex_hydra", fallback="").split()
+    assert "py.typed" in shipped, "setup.cfg [options.package_data] must list py.typed"
