@@ -16,7 +16,13 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["VertexHydraError", "TranslationError", "ConfigurationError", "CloudError"]
+__all__ = [
+    "VertexHydraError",
+    "TranslationError",
+    "ConfigurationError",
+    "CloudError",
+    "MissingDependencyError",
+]
 
 
 class VertexHydraError(Exception):
@@ -65,5 +71,14 @@ class CloudError(VertexHydraError, RuntimeError):
 
     Example:
         >>> isinstance(CloudError("x"), RuntimeError)
+        True
+    """
+
+
+class MissingDependencyError(VertexHydraError, ImportError):
+    """An optional dependency (an extra such as ``vertex-hydra[local]``) is not installed.
+
+    Example:
+        >>> isinstance(MissingDependencyError("pip install 'vertex-hydra[local]'"), ImportError)
         True
     """
