@@ -22,7 +22,9 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -326,11 +328,41 @@ def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
         from google.protobuf import json_format
     except ImportError:
         return None
+    message = HyperparameterTuningJob.pb()
     try:
-        json_format.ParseDict(dict(raw), HyperparameterTuningJob.pb()())
+        json_format.ParseDict(dict(raw), message())
     except json_format.ParseError as error:
-        return [str(error).split("\n")[0].strip()]
+        text = str(error)
+        return [f"{text.split(chr(10))[0].strip()} {_schema_fix(text, message.DESCRIPTOR.file.pool)}"]
     return []
+
+
+_UNKNOWN_FIELD = re.compile(r'no field named "([^"]+)" at "([^"]+)"')
+_FIELD_LIST = re.compile(r"Available Fields\(except extensions\): \"\[(.*?)\]\"")
+_BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type (\S+) at")
+_REFERENCE = (
+    "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/"
+    "projects.locations.hyperparameterTuningJobs"
+)
+
+
+def _schema_fix(error: str, pool: Any) -> str:
+    """The ``Fix:`` sentence for a ``ParseError``: the closest field, or the enum's values."""
+    unknown, fields = _UNKNOWN_FIELD.search(error), _FIELD_LIST.search(error)
+    if unknown and fields:
+        names = re.findall(r"'([^']+)'", fields.group(1))
+        close = difflib.get_close_matches(unknown.group(1), names, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"Fix: {hint}fields allowed at {unknown.group(2)}: {', '.join(names)}."
+    enum = _BAD_ENUM.search(error)
+    if enum:
+        try:
+            values = [v.name for v in pool.FindEnumTypeByName(enum.group(2)).values]
+        except KeyError:
+            values = []
+        if values:
+            return f"Fix: use one of {', '.join(v for v in values if not v.endswith('_UNSPECIFIED'))}."
+    return f"Fix: write the field as the HyperparameterTuningJob reference says: {_REFERENCE}"
 
 
 def _number(value: Any) -> float | None:
@@ -351,15 +383,18 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
     if not metrics:
         problems.append("studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}.")
     for i, metric in enumerate(metrics):
-        metric_id = str((metric or {}).get("metricId", ""))
+        if not isinstance(metric, Mapping):
+            problems.append(f"studySpec.metrics[{i}] is {metric!r}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}.")
+            continue
+        metric_id = str(metric.get("metricId", ""))
         if not metric_id or any(c.isspace() for c in metric_id):
             problems.append(
                 f"studySpec.metrics[{i}].metricId {metric_id!r} is empty or holds whitespace. "
                 "Fix: use a name without spaces, e.g. val_loss."
             )
-        if (metric or {}).get("goal") not in ("MAXIMIZE", "MINIMIZE"):
+        if metric.get("goal") not in ("MAXIMIZE", "MINIMIZE"):
             problems.append(
-                f"studySpec.metrics[{i}].goal is {(metric or {}).get('goal')!r}. "
+                f"studySpec.metrics[{i}].goal is {metric.get('goal')!r}. "
                 "Fix: set goal to MAXIMIZE or MINIMIZE."
             )
     parameters = study.get("parameters") or []
@@ -367,7 +402,13 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
         problems.append("studySpec.parameters is empty. Fix: add at least one parameter to tune.")
     grid = study.get("algorithm") == "GRID_SEARCH"
     for i, param in enumerate(parameters):
-        problems += _parameter_problems(i, param or {}, grid)
+        if not isinstance(param, Mapping):
+            problems.append(
+                f"studySpec.parameters[{i}] is {param!r}, not a mapping. Fix: write "
+                "{parameterId: ..., doubleValueSpec: {minValue: ..., maxValue: ...}}."
+            )
+            continue
+        problems += _parameter_problems(i, param, grid)
     pools = (raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
     if not pools:
         problems.append(
@@ -395,6 +436,8 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
         ]
     kind = _SPEC_KINDS[kinds[0]]
     spec = param[kinds[0]] or {}
+    if not isinstance(spec, Mapping):
+        return problems + [f"{where}: {kinds[0]} is {spec!r}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."]
     scale = param.get("scaleType")
     if scale not in (None, "SCALE_TYPE_UNSPECIFIED", *SCALE_TYPES):
         problems.append(f"{where}: scaleType {scale!r} is unknown. Fix: use one of {', '.join(SCALE_TYPES)}.")
@@ -406,9 +449,15 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
     if kind in ("DOUBLE", "INTEGER"):
         low, high = _number(spec.get("minValue")), _number(spec.get("maxValue"))
         if low is None or high is None:
-            problems.append(f"{where}: minValue and maxValue must both be finite numbers.")
+            problems.append(
+                f"{where}: minValue and maxValue must both be finite numbers, got "
+                f"{spec.get('minValue')!r} and {spec.get('maxValue')!r}. Fix: set both bounds."
+            )
         elif not low < high:
-            problems.append(f"{where}: minValue {low:g} must be less than maxValue {high:g}.")
+            problems.append(
+                f"{where}: minValue {low:g} must be less than maxValue {high:g}. "
+                "Fix: swap them, or use discreteValueSpec for a single value."
+            )
         elif scale in ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE") and low <= 0:
             problems.append(
                 f"{where}: {scale} needs positive bounds, got minValue {low:g}. "
@@ -421,7 +470,10 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
         if kind == "DISCRETE":
             numbers = [_number(v) for v in values]
             if any(n is None for n in numbers):
-                problems.append(f"{where}: discrete values must be numbers, got {list(values)}.")
+                problems.append(
+                f"{where}: discrete values must be numbers, got {list(values)}. "
+                "Fix: use categoricalValueSpec for text values."
+            )
             elif any(b <= a for a, b in zip(numbers, numbers[1:])):  # type: ignore[operator]
                 problems.append(
                     f"{where}: discrete values must be strictly increasing, got {list(values)}. "
