@@ -19,15 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_hydra._probe import Composition, error_keys, essential_error, run_compositions
-from vertex_hydra.check import (
-    ParameterRow,
-    Problem,
+from vertex_hydra._probe import (
+    Composition,
     command_text,
-    flatten_keys,
+    error_keys,
+    essential_error,
     is_missing_key_error,
-    suggest_keys,
+    run_compositions,
 )
+from vertex_hydra.check import ParameterRow, Problem, flatten_keys, suggest_keys
 from vertex_hydra.errors import TranslationError
 from vertex_hydra.jobspec import JobSpec, ParameterSpec
 from vertex_hydra.translate import to_hydra_args
@@ -90,13 +90,16 @@ def _attribute(
     """The parameter a failed composition's error report names, if any."""
     if comp.returncode is None:
         return None
-    for named in error_keys(comp.stderr):
-        hits = [
-            pid for pid in comp.params
-            if (key := keys.get(pid)) and (key == named or key.startswith(named + "."))
-        ]  # fmt: skip
-        if hits:
-            return max(hits, key=lambda pid: len(keys[pid] or ""))
+    named = error_keys(comp.stderr)
+    for name in named:
+        exact = [pid for pid in comp.params if keys.get(pid) == name]
+        if exact:
+            return exact[0]
+    for name in named:
+        # Hydra names the first missing level: 'data.x' for a parameter 'data.x.y'.
+        below = [pid for pid in comp.params if (keys.get(pid) or "").startswith(name + ".")]
+        if below:
+            return max(below, key=lambda pid: len(keys[pid] or ""))
     for pid, value in comp.params.items():
         token = params[pid].vertex_arg(value)
         if f"'{token}'" in comp.stderr or f'"{token}"' in comp.stderr:
@@ -134,6 +137,12 @@ def _failure(
             fix = f"add {key!r} to the config, or rename {param.parameter_id!r} to an existing key."
             short = "key missing"
         return short, f"the trial config has no key {key!r}, so Hydra rejects {token} ({essential}). Fix: {fix}"
+    if "Could not find" in comp.stderr and key is not None:
+        return f"no such option: {essential}", (
+            f"Hydra has no config {key}/{value} for {token}: {essential}. Fix: try only the "
+            f"available options in the job file, or add the config file for {value!r} to the "
+            f"{key!r} config group."
+        )
     return f"rejected: {essential}", (
         f"Hydra rejects {token} for key {key!r}: {essential}. Fix: change the values "
         f"tried in the job file, or the type of {key!r} in the config so it accepts them."
@@ -164,8 +173,8 @@ def _float_problem(
         fix = "use integerValueSpec or a discreteValueSpec of integers, or make the field a float."
     return (
         f"int field got float {value!r}",
-        f"the config received {value!r} (float) but {why}: {cause}; code such as "
-        f"DataLoader(batch_size={value!r}) then fails. Fix: {fix}",
+        f"the config received {value!r} (float) but {why}: {cause}; code that needs an int "
+        f"(DataLoader(batch_size=...), range(), nn.Linear) then fails. Fix: {fix}",
     )
 
 
@@ -238,11 +247,11 @@ def compose_rows(
         runs += len(pending)
     problems: list[Problem] = []
     coerce = bool(trace.get("coerce_integral_floats", True))
-    rows = []
+    judged: list[ParameterRow] = []
     for pid, param in params.items():
         default = select(baseline.config, keys[pid] or "")
         row = _row(param, probes[pid], keys[pid], received, failed, default, None, coerce)
-        rows.append(row)
+        judged.append(row)
         if row.problem is not None:
             problems.append(Problem(pid, row.problem))
     for comp in split:
@@ -251,7 +260,7 @@ def compose_rows(
                 f"{command_text(comp.argv)} fails although each of its parameters composes alone: "
                 f"{essential_error(comp.stderr)}. Fix: check how these values interact in the config."
             )))  # fmt: skip
-    return Composed(tuple(rows), problems, 1 + width, runs)
+    return Composed(tuple(judged), problems, 1 + width, runs)
 
 
 def _baseline_problem(baseline: Composition, timeout: float) -> Outcome | None:

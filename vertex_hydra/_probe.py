@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -36,6 +37,8 @@ __all__ = [
     "parse_config",
     "essential_error",
     "error_keys",
+    "is_missing_key_error",
+    "command_text",
     "CFG_FLAGS",
 ]
 
@@ -47,6 +50,7 @@ _MAPPING_START = re.compile(r"""^(?:[^\s#'"\-?:][^:]*|'[^']*'|"[^"]*"):(?:\s|$)|
 _LOCATOR = re.compile(
     r"^\s*(full_key:|object_type=|reference_type=|Set the environment variable HYDRA_FULL_ERROR)"
 )
+_MISSING_KEY_MARKERS = ("not in struct", "Could not override", "Key not found")
 _KEY_PATTERNS = (
     re.compile(r"^\s*full_key: (\S+)", re.MULTILINE),
     re.compile(r"Could not override '([^']+)'"),
@@ -134,7 +138,7 @@ def parse_config(stdout: str) -> dict[str, Any] | None:
             continue
         if isinstance(config, DictConfig):
             container = OmegaConf.to_container(config, resolve=False)
-            return container if isinstance(container, dict) else None
+            return {str(k): v for k, v in container.items()} if isinstance(container, dict) else None
     return None
 
 
@@ -151,7 +155,8 @@ def essential_error(stderr: str, *, max_chars: int = 300) -> str:
         ...                 "    full_key: model.act\\n")
         "Invalid value 'swish', expected one of [RELU, GELU]"
     """
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [line.strip() for line in stderr.split("Config search path:")[0].splitlines()]
+    lines = [line for line in lines if line]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
         lines = lines[-1:]
     lines = [line for line in lines if not _LOCATOR.match(line)]
@@ -174,6 +179,26 @@ def error_keys(stderr: str) -> list[str]:
             if key not in keys:
                 keys.append(key)
     return keys
+
+
+def is_missing_key_error(stderr: str) -> bool:
+    """Whether a Hydra error report says an override's key does not exist.
+
+    Example:
+        >>> is_missing_key_error("Could not override 'data.bs'.\\nKey 'bs' is not in struct")
+        True
+    """
+    return any(marker in stderr for marker in _MISSING_KEY_MARKERS)
+
+
+def command_text(argv: Sequence[str]) -> str:
+    """A shell-quoted command line, for messages.
+
+    Example:
+        >>> command_text(["python", "train.py", "--cfg", "job"])
+        'python train.py --cfg job'
+    """
+    return shlex.join(argv)
 
 
 def run_compositions(
@@ -199,13 +224,14 @@ def run_compositions(
     """
     workers = max(1, min(len(batches), jobs or os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="vertex-hydra-check-") as tmp:
-        tasks = [
-            (i, compose_argv(job, params, python), params) for i, params in enumerate(batches)
-        ]
+        folder = Path(tmp)
+
+        def one(index: int) -> Composition:
+            argv = compose_argv(job, batches[index], python)
+            return _run_one(job, index, argv, batches[index], folder, timeout)
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(
-                pool.map(lambda task: _run_one(job, *task, Path(tmp), timeout), tasks)
-            )
+            return list(pool.map(one, range(len(batches))))
 
 
 def _run_one(

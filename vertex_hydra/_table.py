@@ -102,14 +102,14 @@ def format_table(
         )
     split = [[cell.split("\n") for cell in row] for row in rows]
     widths = [
-        max([len(headers[c])] + [len(line) for row in split for line in row[c]])
+        max([len(headers[c])] + [len(line) for cells in split for line in cells[c]])
         for c in range(width)
     ]
     lines = [_join(list(headers), widths), _join(["-" * w for w in widths], widths)]
-    for r, row in enumerate(split):
-        height = max(len(cell) for cell in row)
+    for r, cells in enumerate(split):
+        height = max(len(cell) for cell in cells)
         for h in range(height):
-            texts = [cell[h] if h < len(cell) else "" for cell in row]
+            texts = [cell[h] if h < len(cell) else "" for cell in cells]
             shades = list(colors[r]) if colors is not None else [None] * width
             lines.append(_join(texts, widths, shades))
     return "\n".join(lines)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import shlex
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Problem", "ParameterRow", "CheckResult", "check_job", "add_parser", "run"]
-
-_MISSING_KEY_MARKERS = ("is not in struct", "Could not override", "Key not found", "not in struct")
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -179,24 +175,27 @@ def check_job(
     problems += [Problem("job file", message) for message in schema or []]
     rules = rule_problems(raw)
     problems += [Problem("job file", message) for message in rules]
-    base = {"path": path, "schema_checked": schema is not None}
+
+    def stop() -> CheckResult:
+        return CheckResult(path, schema is not None, tuple(problems), notes=tuple(notes),
+                           seconds=time.perf_counter() - start)  # fmt: skip
+
     if rules:
         notes.append("trial configs not composed: fix the job file's rule problems first.")
-        return CheckResult(**base, problems=tuple(problems), notes=tuple(notes),
-                           seconds=time.perf_counter() - start)  # fmt: skip
+        return stop()
     job = JobSpec.from_dict(raw, path=path)
     try:
         command = job.trial_command(python)
     except ConfigurationError as error:
         problems.append(Problem("trial command", str(error)))
-        return CheckResult(**base, problems=tuple(problems), notes=tuple(notes),
-                           seconds=time.perf_counter() - start)  # fmt: skip
+        return stop()
     from vertex_hydra._check_compose import compose_rows
 
     composed = compose_rows(job, python=python, timeout=timeout, jobs=jobs)
     problems += composed.problems
     return CheckResult(
-        **base,
+        path,
+        schema is not None,
         problems=tuple(problems),
         rows=composed.rows,
         command=tuple(command),
@@ -223,16 +222,6 @@ def suggest_keys(key: str, existing: Sequence[str], n: int = 3) -> list[str]:
     leaves = {k.rsplit(".", 1)[-1]: k for k in existing}
     close_leaf = [leaves[m] for m in difflib.get_close_matches(leaf, list(leaves), n=n)]
     return list(dict.fromkeys(same_leaf + close + close_leaf))[:n]
-
-
-def is_missing_key_error(stderr: str) -> bool:
-    """Whether a Hydra error report says an override's key does not exist.
-
-    Example:
-        >>> is_missing_key_error("Could not override 'data.bs'.\\nKey 'bs' is not in struct")
-        True
-    """
-    return any(marker in stderr for marker in _MISSING_KEY_MARKERS)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -294,16 +283,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(result, color=use_color(sys.stdout, disabled=args.no_color)) + "\n")
     return 0 if result.ok else 1
-
-
-def command_text(argv: Sequence[str]) -> str:
-    """A shell-quoted command line, for messages.
-
-    Example:
-        >>> command_text(["python", "train.py", "--cfg", "job"])
-        'python train.py --cfg job'
-    """
-    return shlex.join(argv)
 
 
 def flatten_keys(config: Mapping[str, Any], prefix: str = "") -> list[str]:
