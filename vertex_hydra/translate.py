@@ -67,14 +67,16 @@ _HYDRA_FLAGS = HYDRA_VALUE_FLAGS | HYDRA_SWITCH_FLAGS | HYDRA_OPTIONAL_VALUE_FLA
 _OVERRIDE_KEY = re.compile(r"(?:~|\+\+|\+)?[\w$][\w$.\-/@:]*", re.ASCII)
 # Keys that Hydra certainly accepts; anything else is checked by Hydra's parser.
 _SIMPLE_KEY = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*", re.ASCII)
-# Values that Hydra certainly reads as one plain value equal to the text:
-# decimal numbers and bare identifiers (which may be true/false/null/inf/nan).
-_PLAIN_VALUE = re.compile(
-    r"[+-]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|[A-Za-z_][\w-]*",
-    re.ASCII,
-)
+# Values that Hydra certainly reads as one plain value: a run of characters
+# its lexer takes unquoted (no '$' or '\\', which start interpolations and
+# escapes), blanks allowed inside only. One such token may be a number, bool or
+# null; several concatenate to exactly the text. The property tests check this
+# against Hydra's parser.
+_PLAIN_VALUE = re.compile(r"[\w/.+\-%*@?|]+(?:[ \t]+[\w/.+\-%*@?|]+)*", re.ASCII)
 _INTEGRAL_FLOAT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _HYDRA_WS = " \t"
+_NESTING = frozenset("'\"[]{}")
+_TOP_LEVEL_ONLY = frozenset(",=")
 # Hydra's value grammar treats these as a quoted region; OmegaConf resolves this.
 _INTERPOLATION_START = "${"
 _BACKSLASHES_BEFORE_INTERPOLATION = re.compile(r"(\\*)\$\{")
@@ -105,6 +107,15 @@ def _reads_as_plain_value(value: str) -> bool:
         return True
     if _INTERPOLATION_START in value or "(" in value:
         # Interpolations resolve to something else; ``int(5)`` is a function call.
+        return False
+    if not _NESTING.intersection(value) and (
+        _TOP_LEVEL_ONLY.intersection(value)
+        or not value.isascii()
+        or value.strip(_HYDRA_WS) != value
+    ):
+        # Outside quotes and brackets a comma makes a sweep, '=' and non-ASCII
+        # letters do not lex, and Hydra strips surrounding blanks: no need to
+        # ask the (slow) parser.
         return False
     override = _parse(f"x={value}")
     if override is None:
