@@ -44,8 +44,9 @@ __all__ = [
 
 #: Appended after Vertex's arguments: Hydra prints the job config and exits.
 CFG_FLAGS = ("--cfg", "job")
-# A line that can open Hydra's YAML dump: a top-level ``key:`` or an empty ``{}``.
-_MAPPING_START = re.compile(r"""^(?:[^\s#'"\-?:][^:]*|'[^']*'|"[^"]*"):(?:\s|$)|^\{\}\s*$""")
+# A line that can open Hydra's YAML dump: a top-level ``key:`` whose key has no
+# space (unlike log lines such as "Using device: cpu"), or an empty ``{}``.
+_MAPPING_START = re.compile(r"""^(?:[\w$][\w$.\-/@]*|'[^']*'|"[^"]*"):(?:\s|$)|^\{\}\s*$""")
 # Lines of Hydra's error report that locate the error but do not explain it.
 _LOCATOR = re.compile(
     r"^\s*(full_key:|object_type=|reference_type=|Set the environment variable HYDRA_FULL_ERROR)"
@@ -116,8 +117,11 @@ def parse_config(stdout: str) -> dict[str, Any] | None:
     """Read the config Hydra printed for ``--cfg job``, ignoring what the app printed before it.
 
     Hydra writes the config last, so the config is the longest tail of
-    ``stdout`` that opens with a top-level ``key:`` line and parses as a YAML
-    mapping (with OmegaConf's loader, which reads ``1e-05`` as a float).
+    ``stdout`` that opens with a top-level ``key:`` line (a key without spaces)
+    and parses as a YAML mapping (with OmegaConf's loader, which reads ``1e-05``
+    as a float). A line printed before it that also looks like ``key: value``
+    with a one-word key would join the config as one more key; that never
+    changes the keys the parameters set.
 
     Returns:
         The config as plain containers (interpolations unresolved), or ``None``.

@@ -1,0 +1,67 @@
+"""A fast plain-Hydra trial app for the local runner's tests (no torch).
+
+It reports with the real ``hypertune.HyperTune`` writer. ``act`` selects
+misbehaviour: ``crash`` exits 3 with a message on stderr, ``silent`` reports
+nothing, ``nan`` reports NaN.
+"""
+
+import json
+import os
+import sys
+import time
+
+# Recorded before @vertex_compatible rewrites sys.argv: the argv exactly as started.
+ARGV = list(sys.argv[1:])
+
+import hydra  # noqa: E402
+import hypertune  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from vertex_hydra import vertex_compatible  # noqa: E402
+
+ENV_KEYS = (
+    "CLOUD_ML_TRIAL_ID",
+    "CLOUD_ML_HP_METRIC_FILE",
+    "CLOUD_ML_HP_METRIC_TAG",
+    "CLOUD_ML_JOB_ID",
+    "AIP_MODEL_DIR",
+    "AIP_CHECKPOINT_DIR",
+    "AIP_TENSORBOARD_LOG_DIR",
+)
+
+
+def _log(cfg: DictConfig, event: str, **extra: object) -> None:
+    if cfg.log:
+        entry = {"event": event, "trial": os.environ.get("CLOUD_ML_TRIAL_ID"),
+                 "pid": os.getpid(), "x": cfg.x, "n": cfg.n, "act": cfg.act, **extra}
+        with open(cfg.log, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+
+def score(cfg: DictConfig) -> float:
+    return 1.0 - (float(cfg.x) - 0.3) ** 2 - 0.01 * (int(cfg.n) - 3) ** 2
+
+
+@vertex_compatible
+@hydra.main(version_base=None, config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    _log(cfg, "start", argv=ARGV, cwd=os.getcwd(),
+         env={k: os.environ.get(k) for k in ENV_KEYS})
+    if cfg.act == "crash":
+        sys.stderr.write("RuntimeError: the fixture crashed on purpose\n")
+        sys.exit(3)
+    writer = hypertune.HyperTune()
+    for step in range(1, int(cfg.steps) + 1):
+        time.sleep(float(cfg.sleep))
+        if cfg.act == "silent":
+            continue
+        shape = step / cfg.steps if cfg.curve == "rising" else 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps
+        for tag in cfg.metrics:
+            value = float("nan") if cfg.act == "nan" else (
+                score(cfg) * shape if tag == "score" else float(cfg.n) + float(cfg.x))
+            writer.report_hyperparameter_tuning_metric(tag, value, global_step=step)
+    _log(cfg, "end")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""``vertex-hydra check``: pure helpers, then real Hydra apps composed in subprocesses.
+
+The fixture apps in ``tests/apps`` are plain Hydra apps (no torch) so that each
+composition starts in a fraction of a second; the digits example is the real one.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vertex_hydra._check_report import format_received, render
+from vertex_hydra._probe import (
+    compose_argv,
+    error_keys,
+    essential_error,
+    parse_config,
+    run_compositions,
+)
+from vertex_hydra._table import format_table
+from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
+from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.jobspec import load_job
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ROOT / "tests" / "apps"
+DIGITS_JOB = ROOT / "examples" / "digits" / "job.yaml"
+
+LR = {"parameterId": "model.lr", "scaleType": "UNIT_LOG_SCALE",
+      "doubleValueSpec": {"minValue": 1e-5, "maxValue": 0.1}}  # fmt: skip
+BATCH = {"parameterId": "data.batch_size", "discreteValueSpec": {"values": [16, 32, 64]}}
+ACT = {"parameterId": "model.act", "categoricalValueSpec": {"values": ["relu", "gelu"]}}
+DEPTH = {"parameterId": "model.depth", "integerValueSpec": {"minValue": 1, "maxValue": 4}}
+
+
+def write_job(folder: Path, app: str, parameters: list[dict[str, Any]], **top: Any) -> Path:
+    """A job file in ``folder`` whose trial runs ``tests/apps/<app>``."""
+    raw = {
+        "maxTrialCount": 4,
+        "studySpec": {"metrics": [{"metricId": "val_loss", "goal": "MINIMIZE"}], "parameters": parameters},
+        "trialJobSpec": {"workerPoolSpecs": [{
+            "machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": 1,
+            "containerSpec": {"imageUri": "img", "command": ["python", str(APPS / app)]},
+        }]},
+        **top,
+    }  # fmt: skip
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def row(result: CheckResult, parameter_id: str) -> Any:
+    return next(r for r in result.rows if r.parameter_id == parameter_id)
+
+
+def raise_problem(result: CheckResult, subject: str) -> None:
+    """Raise the problem about ``subject`` so that ``pytest.raises(match=...)`` can judge its text."""
+    messages = [p.message for p in result.problems if p.subject == subject]
+    assert messages, f"no problem about {subject!r} in {result.problems}"
+    raise ConfigurationError(" | ".join(messages))
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdout", "config"),
+    [
+        ("data:\n  batch_size: 64\n", {"data": {"batch_size": 64}}),
+        ("loading plain_app: ready\nUsing device: cpu\n[INFO] x: y\nmodel:\n  lr: 1.0e-05\n",
+         {"model": {"lr": 1e-05}}),
+        ("Seed set to 0\nmodel:\n  act: gelu new\n  n: '64'\n", {"model": {"act": "gelu new", "n": "64"}}),
+        ("data: loaded\ndata:\n  x: 1\n", {"data": {"x": 1}}),  # duplicate key: the later start wins
+        ("{}\n", {}),
+        ("nothing printed as YAML\n", None),
+        ("a: [1, 2\n", None),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_parse_config_skips_what_the_app_printed(stdout: str, config: Any) -> None:
+    assert parse_config(stdout) == config
+
+
+HYDRA_MISSING_KEY = """Could not override 'data.batch_sz'.
+To append to your config use +data.batch_sz=64
+Key 'batch_sz' is not in struct
+    full_key: data.batch_sz
+    object_type=dict
+
+Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.
+"""
+HYDRA_ENUM = """Error merging override model.act=swish
+Invalid value 'swish', expected one of [RELU, GELU]
+    full_key: model.act
+    reference_type=ModelConfig
+    object_type=ModelConfig
+
+Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.
+"""
+HYDRA_GROUP = """In 'train': Could not find 'model/cnn'
+
+Available options in 'model':
+\tmlp
+Config search path:
+\tprovider=hydra, path=pkg://hydra.conf
+"""
+TRACEBACK = """Traceback (most recent call last):
+  File "train.py", line 3, in <module>
+    import missing_module
+ModuleNotFoundError: No module named 'missing_module'
+"""
+
+
+@pytest.mark.parametrize(
+    ("stderr", "essential", "keys"),
+    [
+        (HYDRA_MISSING_KEY,
+         "Could not override 'data.batch_sz'. To append to your config use +data.batch_sz=64 "
+         "Key 'batch_sz' is not in struct", ["data.batch_sz"]),
+        (HYDRA_ENUM, "Invalid value 'swish', expected one of [RELU, GELU]", ["model.act"]),
+        (HYDRA_GROUP, "In 'train': Could not find 'model/cnn' Available options in 'model': mlp", ["model"]),
+        (TRACEBACK, "ModuleNotFoundError: No module named 'missing_module'", []),
+        ("", "(nothing on stderr)", []),
+    ],
+)  # fmt: skip
+def test_essential_error_and_error_keys(stderr: str, essential: str, keys: list[str]) -> None:
+    assert essential_error(stderr) == essential
+    assert error_keys(stderr) == keys
+
+
+def test_essential_error_is_bounded() -> None:
+    assert len(essential_error("x" * 1000, max_chars=50)) == 53
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestions"),
+    [
+        ("data.batch_sz", ["data.batch_size"]),
+        ("batch_size", ["data.batch_size"]),
+        ("lr", ["model.lr"]),
+        ("completely.unrelated", []),
+    ],
+)
+def test_suggest_keys(key: str, suggestions: list[str]) -> None:
+    existing = ["data", "data.batch_size", "data.num_workers", "model", "model.lr", "model.act"]
+    assert suggest_keys(key, existing) == suggestions
+
+
+def test_flatten_keys() -> None:
+    assert flatten_keys({"a": {"b": {"c": 1}}, "d": [1]}) == ["a", "a.b", "a.b.c", "d"]
+
+
+def test_format_table_aligns_and_colours_without_misaligning() -> None:
+    plain = format_table(["p", "status"], [["lr", "OK"], ["batch_size", "bad\nworse"]])
+    assert plain.splitlines() == [
+        "p           status",
+        "----------  ------",
+        "lr          OK",
+        "batch_size  bad",
+        "            worse",
+    ]
+    coloured = format_table(["p", "s"], [["lr", "OK"]], colors=[[None, "green"]])
+    assert coloured.splitlines()[2] == "lr  \x1b[32mOK\x1b[0m"
+
+
+def test_format_table_rejects_ragged_rows() -> None:
+    with pytest.raises(ValueError, match=r"row 1 has 1 cells, expected 2 .*Fix: pad or trim"):
+        format_table(["a", "b"], [["1", "2"], ["3"]])
+    with pytest.raises(ValueError, match=r"colors must have the shape of rows"):
+        format_table(["a", "b"], [["1", "2"]], colors=[[None]])
+
+
+def test_format_received() -> None:
+    assert format_received((16, 64.0, None)) == "16, 64.0, - (int/float)"
+    assert format_received((None, None)) == "-, -"
+
+
+def test_probe_argv_is_vertex_argv_then_cfg_job(tmp_path: Path) -> None:
+    job = load_job(write_job(tmp_path, "plain_app.py", [LR, BATCH, ACT, DEPTH]))
+    argv = compose_argv(job, {"model.lr": 1e-05, "data.batch_size": 16, "model.act": "relu",
+                              "model.depth": 4}, "PY")  # fmt: skip
+    assert argv == [
+        "PY", str(APPS / "plain_app.py"),
+        "--model.lr=1e-05", "--data.batch_size=16.0", "--model.act=relu", "--model.depth=4.0",
+        "--cfg", "job",
+    ]  # fmt: skip
+
+
+# --- rules stop before composing (no subprocess) ------------------------------------------
+
+
+def test_rule_problems_are_reported_without_composing(tmp_path: Path) -> None:
+    bad = dict(LR, doubleValueSpec={"minValue": 0.1, "maxValue": 0.01})
+    result = check_job(write_job(tmp_path, "plain_app.py", [bad]))
+    assert not result.ok and result.rows == () and result.runs == 0
+    assert "trial configs not composed" in result.notes[0]
+    with pytest.raises(ConfigurationError, match=r"\(model\.lr\): minValue 0\.1 must be less than maxValue 0\.01"):
+        raise_problem(result, "job file")
+
+
+def test_check_job_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"cannot read job file .*missing\.yaml"):
+        check_job(tmp_path / "missing.yaml")
+
+
+# --- real compositions ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_check_passes_on_the_digits_example() -> None:
+    result = check_job(DIGITS_JOB)
+    assert result.ok, result.problems
+    assert result.compositions == 4 and result.runs == 4  # 1 baseline + 3 discrete/categorical values
+    assert [r.status for r in result.rows] == ["OK"] * 4
+    batch = row(result, "data.batch_size")
+    assert batch.tried == ("32.0", "64.0", "128.0") and batch.received == (32, 64, 128)
+    assert row(result, "model.activation").received == ("relu", "gelu", "tanh")
+    assert "OK: every parameter reaches the config" in render(result)
+
+
+@pytest.mark.slow
+def test_the_app_receives_the_probe_argv_byte_for_byte(tmp_path: Path) -> None:
+    job = load_job(write_job(tmp_path, "plain_app.py", [LR, BATCH, ACT, DEPTH]))
+    params = {"model.lr": 0.1, "data.batch_size": 64, "model.act": "gelu", "model.depth": 1}
+    (composition,) = run_compositions(job, [params], python=sys.executable)
+    assert composition.ok, composition.stderr
+    assert composition.trace is not None
+    # What @vertex_compatible saw in sys.argv[1:], recorded inside the app's own process:
+    assert composition.trace["argv"] == [
+        "--model.lr=0.1", "--data.batch_size=64.0", "--model.act=gelu", "--model.depth=1.0", "--cfg", "job",
+    ]  # fmt: skip
+    assert composition.config is not None
+    assert composition.config["data"]["batch_size"] == 64
+
+
+@pytest.mark.slow
+def test_plain_app_passes_and_skips_its_own_output(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "plain_app.py", [LR, BATCH, ACT, DEPTH]))
+    assert result.ok, result.problems
+    assert row(result, "model.lr").received == (1e-05, 0.1)
+    assert row(result, "model.depth").received == (1, 4)
+    assert row(result, "data.batch_size").default == 32
+
+
+@pytest.mark.slow
+def test_misspelt_field_gets_gcloud_message_and_compositions_still_run(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "plain_app.py", [BATCH], maxTrialCnt=4))
+    assert [r.status for r in result.rows] == ["OK"]
+    with pytest.raises(ConfigurationError, match=(
+        r'Message type "google\.cloud\.aiplatform\.v1\.HyperparameterTuningJob" has no field named '
+        r"\"maxTrialCnt\" at \"HyperparameterTuningJob\"\. Fix: did you mean 'maxTrialCount'\?"
+    )):  # fmt: skip
+        raise_problem(result, "job file")
+
+
+@pytest.mark.slow
+def test_unknown_parameter_id_suggests_the_closest_key(tmp_path: Path) -> None:
+    misspelt = dict(BATCH, parameterId="data.batch_sz")
+    result = check_job(write_job(tmp_path, "plain_app.py", [LR, misspelt]))
+    assert row(result, "data.batch_sz").status == "key missing; did you mean data.batch_size?"
+    assert row(result, "model.lr").status == "OK"  # one mistake does not hide the others
+    with pytest.raises(ConfigurationError, match=(
+        r"the trial config has no key 'data\.batch_sz', so Hydra rejects --data\.batch_sz=16\.0 .*"
+        r"Fix: did you mean 'data\.batch_size'\? .*rename=\{'data\.batch_sz': 'data\.batch_size'\}"
+    )):  # fmt: skip
+        raise_problem(result, "data.batch_sz")
+
+
+@pytest.mark.slow
+def test_value_the_config_type_rejects(tmp_path: Path) -> None:
+    fractional_depth = {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 0.5, "maxValue": 4}}
+    result = check_job(write_job(tmp_path, "typed_app.py", [fractional_depth, BATCH]))
+    depth = row(result, "model.depth")
+    assert depth.received == (None, 4)
+    assert depth.status.startswith("rejected: Value '0.5' of type 'float'")
+    assert row(result, "data.batch_size").status == "OK"
+    with pytest.raises(ConfigurationError, match=(
+        r"Hydra rejects --model\.depth=0\.5 for key 'model\.depth': Value '0\.5' of type 'float' "
+        r"could not be converted to Integer\. Fix: change the values tried"
+    )):  # fmt: skip
+        raise_problem(result, "model.depth")
+
+
+@pytest.mark.slow
+def test_category_the_enum_rejects(tmp_path: Path) -> None:
+    act = {"parameterId": "model.act", "categoricalValueSpec": {"values": ["RELU", "swish", "GELU"]}}
+    result = check_job(write_job(tmp_path, "typed_app.py", [act, BATCH]))
+    assert row(result, "model.act").received == ("RELU", None, "GELU")
+    with pytest.raises(ConfigurationError, match=(
+        r"Hydra rejects --model\.act=swish for key 'model\.act': "
+        r"Invalid value 'swish', expected one of \[RELU, GELU\]"
+    )):  # fmt: skip
+        raise_problem(result, "model.act")
+
+
+@pytest.mark.slow
+def test_integer_field_receiving_a_float_when_coercion_is_off(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "nocoerce_app.py", [BATCH, LR]))
+    assert row(result, "data.batch_size").received == (16.0, 32.0, 64.0)
+    assert row(result, "data.batch_size").status == "int field got float 16.0"
+    assert row(result, "model.lr").status == "OK"
+    with pytest.raises(ConfigurationError, match=(
+        r"the config received 16\.0 \(float\) but its default 32 is an int: Vertex AI sends INTEGER "
+        r"and DISCRETE values as doubles, and the app's @vertex_compatible\(coerce_integral_floats=False\) "
+        r"keeps them as floats.*Fix: drop coerce_integral_floats=False"
+    )):  # fmt: skip
+        raise_problem(result, "data.batch_size")
+
+
+@pytest.mark.slow
+def test_double_parameter_on_an_int_field(tmp_path: Path) -> None:
+    depth = {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 0.5, "maxValue": 4}}
+    result = check_job(write_job(tmp_path, "plain_app.py", [depth]))
+    with pytest.raises(ConfigurationError, match=(
+        r"received 0\.5 \(float\) but its default 2 is an int: a DOUBLE parameter sends fractional "
+        r"values.*Fix: use integerValueSpec"
+    )):  # fmt: skip
+        raise_problem(result, "model.depth")
+
+
+@pytest.mark.slow
+def test_app_rename_is_honoured(tmp_path: Path) -> None:
+    short = dict(LR, parameterId="lr")
+    result = check_job(write_job(tmp_path, "renamed_app.py", [short]))
+    assert result.ok, result.problems
+    assert row(result, "lr").key == "model.lr"
+    assert row(result, "lr").received == (1e-05, 0.1)
+
+
+@pytest.mark.slow
+def test_parameter_id_that_is_no_hydra_key(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "plain_app.py", [dict(LR, parameterId="x,y"), BATCH]))
+    assert row(result, "x,y").status == "bad parameter id"
+    assert row(result, "data.batch_size").status == "OK"
+    with pytest.raises(ConfigurationError, match=r"argument '--x,y=1e-05': parameter id 'x,y' is not a valid Hydra key"):
+        raise_problem(result, "x,y")
+
+
+@pytest.mark.slow
+def test_missing_config_group_option(tmp_path: Path) -> None:
+    model = {"parameterId": "model", "categoricalValueSpec": {"values": ["mlp", "cnn"]}}
+    path = tmp_path / "job.yaml"
+    raw = yaml.safe_load(DIGITS_JOB.read_text(encoding="utf-8"))
+    raw["studySpec"]["parameters"] = [model]
+    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = [
+        "python", str(DIGITS_JOB.parent / "train.py")
+    ]
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = check_job(path)
+    with pytest.raises(ConfigurationError, match=(
+        r"Hydra has no config model/cnn for --model=cnn: .*Available options in 'model': mlp\. "
+        r"Fix: try only the available options"
+    )):  # fmt: skip
+        raise_problem(result, "model")
+
+
+@pytest.mark.slow
+def test_app_without_the_decorator(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "undecorated_app.py", [BATCH]))
+    assert [r.status for r in result.rows] == ["not checked"]
+    with pytest.raises(ConfigurationError, match=(
+        r"undecorated_app\.py --cfg job did not go through @vertex_compatible .*"
+        r"Fix: decorate the app: 'from vertex_hydra import vertex_compatible', then put "
+        r"@vertex_compatible directly above @hydra\.main"
+    )):  # fmt: skip
+        raise_problem(result, "trial command")
+
+
+@pytest.mark.slow
+def test_trial_command_that_fails_on_its_own(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "no_such_app.py", [BATCH]))
+    with pytest.raises(ConfigurationError, match=(
+        r"no_such_app\.py --cfg job fails without any tuned parameter \(exit 2\): .*"
+        r"can't open file .*Fix: make the trial command run on its own"
+    )):  # fmt: skip
+        raise_problem(result, "trial command")
+
+
+@pytest.mark.slow
+def test_composition_timeout(tmp_path: Path) -> None:
+    result = check_job(write_job(tmp_path, "sleepy_app.py", [BATCH]), timeout=0.5)
+    assert result.seconds < 10
+    with pytest.raises(ConfigurationError, match=r"sleepy_app\.py --cfg job \(no tuned parameter\) took over 0\.5 s\. Fix: raise --timeout"):
+        raise_problem(result, "trial command")
+
+
+@pytest.mark.slow
+def test_several_mistakes_in_one_job_are_all_found(tmp_path: Path) -> None:
+    parameters = [
+        dict(BATCH, parameterId="data.batch_sz"),
+        {"parameterId": "model.act", "categoricalValueSpec": {"values": ["RELU", "swish"]}},
+        {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 0.5, "maxValue": 4}},
+        dict(LR, parameterId="lr"),
+        BATCH,
+    ]
+    result = check_job(write_job(tmp_path, "typed_app.py", parameters))
+    statuses = {r.parameter_id: r.status for r in result.rows}
+    assert statuses["data.batch_sz"] == "key missing; did you mean data.batch_size?"
+    assert statuses["model.act"].startswith("rejected: Invalid value 'swish'")
+    assert statuses["model.depth"].startswith("rejected: Value '0.5'")
+    assert statuses["lr"] == "key missing; did you mean model.lr?"
+    assert statuses["data.batch_size"] == "OK"
+    assert [p.subject for p in result.problems] == ["data.batch_sz", "model.act", "model.depth", "lr"]
+    text = render(result)
+    assert re.search(r"^4 problems:$", text, re.MULTILINE)
+    assert "  4. lr: the trial config has no key 'lr'" in text
