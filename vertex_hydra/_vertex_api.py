@@ -176,6 +176,12 @@ def vertex_errors(action: str, *, project: str = "", region: str = "") -> Iterat
 
     try:
         yield
+    except (auth_exceptions.RefreshError, auth_exceptions.InvalidOperation) as error:
+        # A revoked or expired login fails while refreshing its token, before any 401.
+        raise CloudError(
+            f"cannot {action}: the credentials could not be refreshed ({error}). Fix: {_LOGIN} "
+            "again, or check the key file in GOOGLE_APPLICATION_CREDENTIALS."
+        ) from error
     except auth_exceptions.DefaultCredentialsError as error:
         raise CloudError(
             f"cannot {action}: no Google Cloud credentials found. Fix: {_LOGIN}, or set "
