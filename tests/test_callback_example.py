@@ -1,0 +1,67 @@
+"""The digits example: its ``job.yaml`` is a valid job, and its trial command writes a correct metric file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from test_ddp import assert_done_when, run_trial  # pytest puts tests/ on sys.path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits"
+
+
+def load_job() -> dict[str, Any]:
+    job: dict[str, Any] = yaml.safe_load((EXAMPLE / "job.yaml").read_text())
+    return job
+
+
+def trial_argument(parameter: dict[str, Any]) -> str:
+    """One ``--<parameterId>=<value>`` as Vertex sends it: numbers as doubles, e.g. ``64.0``."""
+    if "doubleValueSpec" in parameter:
+        spec = parameter["doubleValueSpec"]
+        value: object = math.sqrt(spec["minValue"] * spec["maxValue"])  # mid-point on a log scale
+    elif "integerValueSpec" in parameter:
+        value = float(parameter["integerValueSpec"]["maxValue"])
+    elif "discreteValueSpec" in parameter:
+        value = float(parameter["discreteValueSpec"]["values"][-1])
+    else:
+        value = parameter["categoricalValueSpec"]["values"][-1]
+    return f"--{parameter['parameterId']}={value}"
+
+
+def test_job_tunes_every_parameter_type_and_val_acc() -> None:
+    study = load_job()["studySpec"]
+    assert study["metrics"] == [{"metricId": "val/acc", "goal": "MAXIMIZE"}]
+    kinds = {next(k for k in p if k.endswith("ValueSpec")): p for p in study["parameters"]}
+    assert set(kinds) == {"doubleValueSpec", "discreteValueSpec", "integerValueSpec", "categoricalValueSpec"}
+    assert kinds["doubleValueSpec"]["scaleType"] == "UNIT_LOG_SCALE"
+    assert kinds["discreteValueSpec"] == {"parameterId": "data.batch_size", "discreteValueSpec": {"values": [32, 64, 128]}}
+    container = load_job()["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert container["command"] == ["python", "train.py"]
+
+
+def test_job_matches_the_vertex_schema() -> None:
+    aiplatform = pytest.importorskip("google.cloud.aiplatform_v1")
+    from google.protobuf.json_format import ParseDict
+
+    message = ParseDict(load_job(), aiplatform.HyperparameterTuningJob.pb(aiplatform.HyperparameterTuningJob()))
+    assert message.study_spec.metrics[0].metric_id == "val/acc"
+
+
+@pytest.mark.slow
+def test_digits_trial_from_job_yaml_writes_a_correct_metric_file(tmp_path: Path) -> None:
+    job = load_job()
+    container = job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    trial_args = [trial_argument(p) for p in job["studySpec"]["parameters"]]
+    assert trial_args[1:] == ["--data.batch_size=128.0", "--model.hidden_layers=3.0", "--model.activation=tanh"]
+    # The command runs from the job file's folder, as the container's working directory.
+    command = container["command"][1:] + container.get("args", []) + ["trainer.max_epochs=3"] + trial_args
+    lines, _ = run_trial(EXAMPLE, command, tmp_path, trial="7")
+
+    assert_done_when(lines, epochs=3, trial="7")
+    batches = math.ceil(1347 / 128)  # 75% of 1797 digits, batch size 128
+    assert [int(line["global_step"]) for line in lines[:-1]] == [batches, 2 * batches, 3 * batches]
