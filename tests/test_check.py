@@ -226,7 +226,7 @@ def test_check_passes_on_the_digits_example() -> None:
 @pytest.mark.slow
 def test_the_app_receives_the_probe_argv_byte_for_byte(tmp_path: Path) -> None:
     job = load_job(write_job(tmp_path, "plain_app.py", [LR, BATCH, ACT, DEPTH]))
-    params = {"model.lr": 0.1, "data.batch_size": 64, "model.act": "gelu", "model.depth": 1}
+    params: dict[str, float | str] = {"model.lr": 0.1, "data.batch_size": 64, "model.act": "gelu", "model.depth": 1}
     (composition,) = run_compositions(job, [params], python=sys.executable)
     assert composition.ok, composition.stderr
     assert composition.trace is not None

@@ -56,7 +56,7 @@ def job_with(**changes: Any) -> dict[str, Any]:
     raw = copy.deepcopy(VALID)
     for dotted, value in changes.items():
         *parents, last = dotted.split("__")
-        node = raw
+        node: Any = raw
         for name in parents:
             node = node[int(name)] if name.isdigit() else node[name]
         node[last] = value
