@@ -28,7 +28,7 @@ from vertex_hydra._vertex_results import job_to_results
 from vertex_hydra.cli import main
 from vertex_hydra.cloud import build_request_body, build_submission, fetch_results, submit_job
 from vertex_hydra.errors import CloudError, ConfigurationError
-from vertex_hydra.jobspec import MetricSpec, ParameterSpec, read_job_file
+from vertex_hydra.jobspec import load_job, read_job_file
 from vertex_hydra.results import StudyResults, TrialResult, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,10 +309,6 @@ def test_wait_gives_up_after_the_timeout(vertex: FakeVertex, capsys: pytest.Capt
 
 # --- results ------------------------------------------------------------------
 
-LR = ParameterSpec("model.optimizer.lr", "DOUBLE", 1e-4, 3e-2, scale_type="UNIT_LOG_SCALE")
-BATCH = ParameterSpec("data.batch_size", "DISCRETE", values=(32.0, 64.0, 128.0))
-LAYERS = ParameterSpec("model.hidden_layers", "INTEGER", 1, 3, scale_type="UNIT_LINEAR_SCALE")
-ACT = ParameterSpec("model.activation", "CATEGORICAL", values=("relu", "gelu", "tanh"))
 
 
 def _params(lr: float, batch: float, layers: float, act: str) -> list[dict[str, Any]]:
@@ -338,22 +334,24 @@ FINISHED_JOB = {
     ],
 }  # fmt: skip
 
+# What `local` would hold for the same trials: the specs it reads from the job
+# file, and each value in its parameter's own type.
 EXPECTED = StudyResults(
-    metrics=(MetricSpec("val/acc", "MAXIMIZE"),),
-    parameters=(LR, BATCH, LAYERS, ACT),
+    metrics=load_job(JOB).metrics,
+    parameters=load_job(JOB).parameters,
     trials=[
-        TrialResult("1", "SUCCEEDED", {"model.optimizer.lr": 0.003, "data.batch_size": 64.0,
+        TrialResult("1", "SUCCEEDED", {"model.optimizer.lr": 0.003, "data.batch_size": 64,
                                        "model.hidden_layers": 2, "model.activation": "gelu"},
                     {"val/acc": 0.955}, seconds=125.5, measurements=[(1, {"val/acc": 0.8}),
                                                                        (2, {"val/acc": 0.9})]),
-        TrialResult("2", "INFEASIBLE", {"model.optimizer.lr": 0.02, "data.batch_size": 128.0,
+        TrialResult("2", "INFEASIBLE", {"model.optimizer.lr": 0.02, "data.batch_size": 128,
                                         "model.hidden_layers": 3, "model.activation": "tanh"},
                     {}, seconds=30.0,
                     error="The replica workerpool0-0 exited with a non-zero status of 1."),
-        TrialResult("3", "STOPPED", {"model.optimizer.lr": 0.0001, "data.batch_size": 32.0,
+        TrialResult("3", "STOPPED", {"model.optimizer.lr": 0.0001, "data.batch_size": 32,
                                      "model.hidden_layers": 1, "model.activation": "relu"},
                     {"val/acc": 0.5}),
-        TrialResult("4", "ACTIVE", {"model.optimizer.lr": 0.01, "data.batch_size": 32.0,
+        TrialResult("4", "ACTIVE", {"model.optimizer.lr": 0.01, "data.batch_size": 32,
                                     "model.hidden_layers": 2, "model.activation": "relu"}, {}),
     ],
 )  # fmt: skip
@@ -386,7 +384,7 @@ def test_results_renders_like_local(
     assert "Best trial 1: val/acc=0.955" in shown
     assert "Best overrides: model.optimizer.lr=0.003 data.batch_size=64 model.hidden_layers=2 " \
            "model.activation=gelu" in shown  # fmt: skip
-    assert csv.splitlines()[1] == "1,SUCCEEDED,0.003,64.0,2,gelu,0.955,125.5"
+    assert csv.splitlines()[1] == "1,SUCCEEDED,0.003,64,2,gelu,0.955,125.5"
     assert (workdir / "history.png").exists()
 
 
@@ -396,7 +394,7 @@ def test_results_accepts_a_bare_id_with_project_and_region(
     _served_job(vertex)
     monkeypatch.chdir(tmp_path)
     assert main(["results", "4242", "--project", "proj", "--region", REGION, "--api-endpoint", vertex.url]) == 0
-    assert (tmp_path / "vertex-results" / "4242" / "trials.csv").exists()
+    assert (tmp_path / "vertex-hydra-results" / "4242" / "trials.csv").exists()
 
 
 # --- messages for bad input ---------------------------------------------------

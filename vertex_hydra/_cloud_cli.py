@@ -84,7 +84,7 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
                          help="projects/P/locations/R/hyperparameterTuningJobs/ID (or the bare ID "
                          "with --project and --region)")  # fmt: skip
     results.add_argument("--workdir", type=Path, metavar="DIR",
-                         help="where trials.csv and the plots go (default: vertex-results/ID)")  # fmt: skip
+                         help="where trials.csv and the plots go (default: vertex-hydra-results/ID)")  # fmt: skip
     results.add_argument("--project", help="with a bare job ID: the project ID")
     results.add_argument("--region", help="with a bare job ID: the region")
     results.add_argument("--api-endpoint", metavar="URL", help=_ENDPOINT_HELP)
@@ -173,7 +173,7 @@ def run_results(args: argparse.Namespace) -> int:
         name = str(JobName(project, region, name))
     job_id = parse_job_name(name).job_id
     results = fetch_results(name, api_endpoint=args.api_endpoint)
-    render(results, args.workdir or Path("vertex-results") / job_id, sys.stdout)
+    render(results, args.workdir or Path("vertex-hydra-results") / job_id, sys.stdout)
     return 0
 
 

@@ -56,7 +56,7 @@ def job_to_results(job: Mapping[str, Any]) -> StudyResults:
         >>> job_to_results(job).metrics  # doctest: +SKIP
         (MetricSpec(metric_id='val/acc', goal='MAXIMIZE'),)
     """
-    spec = JobSpec.from_dict(_with_integer_bounds(job))
+    spec = JobSpec.from_dict(_as_written(job))
     by_id = {p.parameter_id: p for p in spec.parameters}
     trials = sorted(job.get("trials") or [], key=_trial_order)
     return StudyResults(
@@ -96,17 +96,26 @@ def trial_to_result(trial: Mapping[str, Any], parameters: Mapping[str, Parameter
     )
 
 
-def _with_integer_bounds(job: Mapping[str, Any]) -> dict[str, Any]:
-    # Canonical JSON writes int64 as strings ("minValue": "1"); JobSpec keeps
-    # bounds as given, so make them numbers before it sees them.
+def _as_written(job: Mapping[str, Any]) -> dict[str, Any]:
+    # Canonical JSON writes int64 bounds as strings ("1") and every discrete
+    # value as a double (64.0); users write 1 and 64, and `local` keeps what
+    # they wrote. Undo both so the two render identically.
     study = dict(job.get("studySpec") or {})
-    study["parameters"] = [
-        {**p, "integerValueSpec": {k: int(v) for k, v in p["integerValueSpec"].items()}}
-        if "integerValueSpec" in p
-        else p
-        for p in study.get("parameters") or []
-    ]
+    parameters = []
+    for raw in study.get("parameters") or []:
+        param = dict(raw)
+        if "integerValueSpec" in param:
+            param["integerValueSpec"] = {k: int(v) for k, v in param["integerValueSpec"].items()}
+        if "discreteValueSpec" in param:
+            values = param["discreteValueSpec"].get("values") or []
+            param["discreteValueSpec"] = {"values": [_integral(float(v)) for v in values]}
+        parameters.append(param)
+    study["parameters"] = parameters
     return {**job, "studySpec": study}
+
+
+def _integral(number: float) -> float:
+    return int(number) if number.is_integer() else number
 
 
 def _trial_order(trial: Mapping[str, Any]) -> tuple[int, str]:
