@@ -1,0 +1,155 @@
+"""One trial as an operating-system process: start it, watch it, stop its whole group.
+
+Each trial runs in a session (hence a process group) of its own, so that a
+signal reaches the trial and everything it started (DataLoader workers, DDP
+ranks), and so that Ctrl-C in the terminal reaches only the runner, which then
+stops every trial in order. On Linux a trial also receives SIGTERM if the runner
+dies without cleaning up (``PR_SET_PDEATHSIG``).
+
+Example:
+    >>> import sys, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> proc = TrialProcess([sys.executable, "-c", "print('hi')"], env=None, cwd=".", folder=folder)
+    >>> proc.wait(10)
+    0
+    >>> (folder / "stdout.log").read_text()
+    'hi\\n'
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["TrialProcess", "describe_exit"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_runner() -> None:  # pragma: no cover - runs in the child after fork
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        pass  # best effort: without it, only a clean runner exit stops trials
+
+
+def describe_exit(code: int) -> str:
+    """Say how a process ended, from its ``Popen.returncode``.
+
+    Example:
+        >>> describe_exit(2), describe_exit(-9)
+        ('exit status 2', 'killed by signal SIGKILL')
+    """
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+class TrialProcess:
+    """A trial's process, its output files and its timing.
+
+    Args:
+        argv: The exact command line (no shell).
+        env: The full environment (``None``: inherit this one).
+        cwd: Working directory of the trial.
+        folder: Receives ``stdout.log`` and ``stderr.log``.
+
+    Raises:
+        OSError: The program cannot be started (e.g. not found).
+
+    Example:
+        >>> TrialProcess(["true"], None, ".", folder).wait(5)  # doctest: +SKIP
+        0
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        cwd: str | Path,
+        folder: str | Path,
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.started = time.monotonic()
+        self.started_wall = time.time()
+        self.finished: float | None = None
+        self.stop_requested = False
+        self._kill_at: float | None = None
+        with open(self.folder / "stdout.log", "wb") as out, open(
+            self.folder / "stderr.log", "wb"
+        ) as err:
+            self.popen = subprocess.Popen(
+                list(argv),
+                cwd=str(cwd),
+                env=None if env is None else dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                preexec_fn=_die_with_runner if sys.platform == "linux" else None,
+            )
+
+    @property
+    def pid(self) -> int:
+        """The trial's process id, which is also its process-group id."""
+        return self.popen.pid
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended (``None`` before); escalates a stop."""
+        code = self.popen.poll()
+        if code is None:
+            if self._kill_at is not None and time.monotonic() >= self._kill_at:
+                self.signal(signal.SIGKILL)
+                self._kill_at = None
+            return None
+        if self.finished is None:
+            self.finished = time.monotonic()
+            # The trial has ended, but processes it started may linger in its group.
+            self.signal(signal.SIGKILL)
+        return code
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the trial's whole process group (no error if it is gone)."""
+        try:
+            os.killpg(self.popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Ask the group to terminate (SIGTERM); :meth:`poll` sends SIGKILL after ``grace`` s."""
+        self.stop_requested = True
+        self.signal(signal.SIGTERM)
+        self._kill_at = time.monotonic() + grace
+
+    def wait(self, timeout: float) -> int | None:
+        """Poll until the process ends or ``timeout`` seconds pass; return :meth:`poll`."""
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return code
+
+    @property
+    def seconds(self) -> float:
+        """Wall time from start to exit (or to now, while it runs)."""
+        return (self.finished or time.monotonic()) - self.started
+
+    def stderr_tail(self, lines: int = 15, chars: int = 2000) -> str:
+        """The last lines of the trial's stderr (what a FAILED trial keeps as its error)."""
+        try:
+            text = (self.folder / "stderr.log").read_bytes()[-chars * 2 :].decode(
+                "utf-8", errors="replace"
+            )
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
