@@ -139,7 +139,7 @@ def test_schema_rejects_what_gcloud_rejects(raw: dict[str, Any], match: str) -> 
 
 def test_schema_without_the_cloud_extra_returns_none(monkeypatch: pytest.MonkeyPatch) -> None:
     # A None entry in sys.modules makes the import fail as if the package were absent.
-    monkeypatch.setitem(sys.modules, "google.cloud.aiplatform_v1.types", None)
+    monkeypatch.setitem(sys.modules, "google.cloud.aiplatform_v1", None)
     assert schema_problems(VALID) is None
 
 
@@ -351,3 +351,29 @@ def test_metric_better() -> None:
     assert MetricSpec("acc", "MAXIMIZE").better(0.9, 0.8)
     assert MetricSpec("loss", "MINIMIZE").better(0.1, 0.2)
     assert not MetricSpec("loss", "MINIMIZE").better(0.2, 0.2)
+
+
+# --- the descriptor cache behind schema_problems ---------------------------------------------
+
+
+def test_schema_cache_gives_gcloud_messages_unchanged(tmp_path: Path) -> None:
+    from google.protobuf import json_format
+
+    from vertex_hydra._schema import FULL_NAME, load_message
+
+    built = load_message(tmp_path)  # imports google-cloud-aiplatform and writes the cache
+    (cache,) = tmp_path.glob("hyperparameter_tuning_job-*.pb")
+    cached = load_message(tmp_path)  # protobuf alone, from the cache
+    assert built is not None and cached is not None
+    assert built is not cached and cached.DESCRIPTOR.full_name == built.DESCRIPTOR.full_name == FULL_NAME
+    for raw in (job_with(maxTrialCnt=3), job_with(studySpec__algorithm="GRID")):
+        texts = []
+        for message in (built, cached):
+            with pytest.raises(json_format.ParseError) as caught:
+                json_format.ParseDict(raw, message())
+            texts.append(str(caught.value))
+        assert texts[0] == texts[1]
+    cache.write_bytes(b"damaged")
+    rebuilt = load_message(tmp_path)  # not a crash
+    assert rebuilt is not None and rebuilt.DESCRIPTOR.full_name == FULL_NAME
+    assert cache.read_bytes() != b"damaged"

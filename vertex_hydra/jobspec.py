@@ -323,12 +323,13 @@ def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
         message otherwise, or ``None`` when ``google-cloud-aiplatform`` (the
         ``cloud`` extra) is not installed.
     """
-    try:
-        from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
-        from google.protobuf import json_format
-    except ImportError:
+    from vertex_hydra._schema import tuning_job_message
+
+    message = tuning_job_message()
+    if message is None:
         return None
-    message = HyperparameterTuningJob.pb()
+    from google.protobuf import json_format
+
     try:
         json_format.ParseDict(dict(raw), message())
     except json_format.ParseError as error:
