@@ -128,7 +128,8 @@ def run_submit(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return 0
     name = submit_job(body, project=project, region=region, api_endpoint=args.api_endpoint)
-    job: JobName = parse_job_name(name)
+    # Vertex names the job with the project *number*; the console link reads better with the ID.
+    job = JobName(project, region, parse_job_name(name).job_id)
     sys.stdout.write(f"Submitted {name}\nConsole: {console_url(job)}\n"
                      f"Results: vertex-hydra results {name}\n")  # fmt: skip
     sys.stdout.flush()
