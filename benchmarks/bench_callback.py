@@ -36,7 +36,7 @@ def bench_callback(folder: str) -> None:
     import lightning.pytorch as L
     import torch
 
-    from vertex_hydra import HypertuneCallback
+    from vertex_hydra.callback import HypertuneCallback
     from vertex_hydra._compat import callback_base
 
     os.environ["CLOUD_ML_HP_METRIC_FILE"] = os.path.join(folder, "callback", "output.metrics")
@@ -109,7 +109,7 @@ def bench_callback(folder: str) -> None:
 def bench_report(folder: str) -> None:
     import hypertune
 
-    from vertex_hydra import report_metric
+    from vertex_hydra.report import report_metric
 
     # Interleave the two writers call by call: each call truncates and rewrites
     # the file, whose cost on a busy disk drifts far more than the code path.

@@ -30,7 +30,14 @@ from vertex_hydra.report import ReportWarning, report_metric
 __all__ = ["HypertuneCallback"]
 
 if TYPE_CHECKING:
-    _CallbackBase = object
+    # What the runtime base is, spelled statically, so that type checkers accept
+    # the callback in either namespace's ``Trainer(callbacks=[...])``.
+    import lightning.pytorch
+    import pytorch_lightning
+
+    class _CallbackBase(lightning.pytorch.Callback, pytorch_lightning.Callback):  # type: ignore[misc]
+        pass
+
 else:
     _CallbackBase = callback_base()
 
