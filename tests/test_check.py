@@ -409,3 +409,14 @@ def test_several_mistakes_in_one_job_are_all_found(tmp_path: Path) -> None:
     text = render(result)
     assert re.search(r"^4 problems:$", text, re.MULTILINE)
     assert "  4. lr: the trial config has no key 'lr'" in text
+
+
+@pytest.mark.slow
+def test_double_with_integral_bounds_is_also_probed_between_them(tmp_path: Path) -> None:
+    # Bounds 1 and 4 arrive as ints (64.0 -> 64); a trial's 2.5 would not: probe it too.
+    depth = {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 1, "maxValue": 4}}
+    result = check_job(write_job(tmp_path, "plain_app.py", [depth]))
+    assert row(result, "model.depth").tried == ("1.0", "2.5", "4.0")
+    assert row(result, "model.depth").received == (1, 2.5, 4)
+    with pytest.raises(ConfigurationError, match=r"received 2\.5 \(float\) but its default 2 is an int"):
+        raise_problem(result, "model.depth")

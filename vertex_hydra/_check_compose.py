@@ -19,23 +19,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vertex_hydra._check_messages import Outcome, baseline_problem, failure, float_problem
 from vertex_hydra._probe import (
     Composition,
     command_text,
     error_keys,
     essential_error,
-    is_missing_key_error,
     run_compositions,
 )
-from vertex_hydra.check import ParameterRow, Problem, flatten_keys, suggest_keys
+from vertex_hydra.check import ParameterRow, Problem, flatten_keys
 from vertex_hydra.errors import TranslationError
 from vertex_hydra.jobspec import JobSpec, ParameterSpec
 from vertex_hydra.translate import to_hydra_args
 
-__all__ = ["Composed", "compose_rows", "select"]
+__all__ = ["Composed", "compose_rows", "select", "probes_for"]
 
 _ABSENT: Any = object()
-Outcome = tuple[str, str]  # (short status, full message)
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,26 @@ def select(config: Any, key: str) -> Any:
         else:
             return _ABSENT
     return node
+
+
+def probes_for(param: ParameterSpec) -> list[float | str]:
+    """The values ``check`` composes for ``param``: its probe values, plus, for a DOUBLE
+    with integral bounds, a fractional value inside them (Vertex will send such values,
+    and integral bounds alone would hide an int field).
+
+    Example:
+        >>> probes_for(ParameterSpec("depth", "DOUBLE", min_value=1, max_value=3))
+        [1, 1.5, 3]
+    """
+    values = param.probe_values()
+    low, high = param.min_value, param.max_value
+    if param.kind != "DOUBLE" or low is None or high is None:
+        return values
+    if not (float(low).is_integer() and float(high).is_integer()):
+        return values
+    inside = (low + (high - low) * f for f in (0.5, 0.25, 0.125, 0.0625))
+    fractional = next((v for v in inside if not float(v).is_integer()), None)
+    return values if fractional is None else [values[0], fractional, *values[1:]]
 
 
 def _hydra_key(param: ParameterSpec, trace: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -107,77 +126,6 @@ def _attribute(
     return None
 
 
-def _failure(
-    param: ParameterSpec,
-    value: float | str,
-    comp: Composition,
-    key: str | None,
-    key_error: str | None,
-    existing: list[str],
-    timeout: float,
-) -> Outcome:
-    token = param.vertex_arg(value)
-    if comp.returncode is None:
-        return "timed out", (
-            f"composing the trial config with {token} took over {timeout:g} s "
-            f"({command_text(comp.argv)}). Fix: make the app's imports lighter, or raise --timeout."
-        )
-    if key_error is not None:
-        return "bad parameter id", key_error
-    essential = essential_error(comp.stderr)
-    if key is not None and is_missing_key_error(comp.stderr):
-        close = suggest_keys(key, existing)
-        if close:
-            fix = (
-                f"did you mean {' or '.join(repr(k) for k in close)}? Use that as the parameterId, "
-                f"or map it in the app: @vertex_compatible(rename={{{param.parameter_id!r}: {close[0]!r}}})."
-            )
-            short = f"key missing; did you mean {close[0]}?"
-        else:
-            fix = f"add {key!r} to the config, or rename {param.parameter_id!r} to an existing key."
-            short = "key missing"
-        return short, f"the trial config has no key {key!r}, so Hydra rejects {token} ({essential}). Fix: {fix}"
-    if "Could not find" in comp.stderr and key is not None:
-        return f"no such option: {essential}", (
-            f"Hydra has no config {key}/{value} for {token}: {essential}. Fix: try only the "
-            f"available options in the job file, or add the config file for {value!r} to the "
-            f"{key!r} config group."
-        )
-    return f"rejected: {essential}", (
-        f"Hydra rejects {token} for key {key!r}: {essential}. Fix: change the values "
-        f"tried in the job file, or the type of {key!r} in the config so it accepts them."
-    )
-
-
-def _float_problem(
-    param: ParameterSpec, value: Any, default: Any, coerce: bool
-) -> Outcome | None:
-    """An integer field (by default value or parameter type) that received a float."""
-    if not isinstance(value, float) or isinstance(default, float):
-        return None
-    integral_param = param.kind == "INTEGER" or (
-        param.kind == "DISCRETE" and all(float(v).is_integer() for v in param.values)
-    )
-    default_int = isinstance(default, int) and not isinstance(default, bool)
-    if not (default_int or (integral_param and value.is_integer())):
-        return None
-    why = f"its default {default!r} is an int" if default_int else f"it is an {param.kind} parameter"
-    if integral_param:
-        cause = "Vertex AI sends INTEGER and DISCRETE values as doubles" + (
-            ", and the app's @vertex_compatible(coerce_integral_floats=False) keeps them as floats"
-            if not coerce else ""
-        )
-        fix = "drop coerce_integral_floats=False (the default turns 64.0 into 64), or cast with int() in code."
-    else:
-        cause = f"a {param.kind} parameter sends fractional values"
-        fix = "use integerValueSpec or a discreteValueSpec of integers, or make the field a float."
-    return (
-        f"int field got float {value!r}",
-        f"the config received {value!r} (float) but {why}: {cause}; code that needs an int "
-        f"(DataLoader(batch_size=...), range(), nn.Linear) then fails. Fix: {fix}",
-    )
-
-
 def compose_rows(
     job: JobSpec, *, python: str | None = None, timeout: float = 60.0, jobs: int | None = None
 ) -> Composed:
@@ -194,7 +142,7 @@ def compose_rows(
         []
     """
     params = {p.parameter_id: p for p in job.parameters}
-    probes = {pid: p.probe_values() for pid, p in params.items()}
+    probes = {pid: probes_for(p) for pid, p in params.items()}
     width = max(len(values) for values in probes.values())
     batches: list[dict[str, float | str]] = [{}] + [
         {pid: values[min(k, len(values) - 1)] for pid, values in probes.items()}
@@ -202,7 +150,7 @@ def compose_rows(
     ]
     first = run_compositions(job, batches, python=python, timeout=timeout, jobs=jobs)
     baseline, runs = first[0], len(first)
-    blocked = _baseline_problem(baseline, timeout)
+    blocked = baseline_problem(baseline, timeout)
     if blocked is not None:
         rows = tuple(_row(params[pid], probes[pid], None, {}, {}, _ABSENT, blocked[0]) for pid in params)
         return Composed(rows, [Problem("trial command", blocked[1])], 1 + width, runs)
@@ -236,7 +184,7 @@ def compose_rows(
                 again += [{pid: value} for pid, value in comp.params.items()]
                 continue
             value = comp.params[culprit]
-            failed.setdefault((culprit, slots[culprit]), _failure(
+            failed.setdefault((culprit, slots[culprit]), failure(
                 params[culprit], value, comp, keys[culprit], key_errors[culprit], existing, timeout
             ))  # fmt: skip
             rest = {pid: v for pid, v in comp.params.items() if pid != culprit}
@@ -263,26 +211,6 @@ def compose_rows(
     return Composed(tuple(judged), problems, 1 + width, runs)
 
 
-def _baseline_problem(baseline: Composition, timeout: float) -> Outcome | None:
-    where = command_text(baseline.argv)
-    if baseline.returncode is None:
-        return "not checked", f"{where} (no tuned parameter) took over {timeout:g} s. Fix: raise --timeout."
-    if not baseline.ok:
-        return "not checked", (
-            f"{where} fails without any tuned parameter (exit {baseline.returncode}): "
-            f"{essential_error(baseline.stderr)}. Fix: make the trial command run on its own "
-            "first; check containerSpec.command/args (or pythonPackageSpec) and --python."
-        )
-    if baseline.trace is None:
-        return "not checked", (
-            f"{where} did not go through @vertex_compatible (it wrote no trace), so Hydra would "
-            "reject every --<parameterId>=<value> argument Vertex AI passes. Fix: decorate the "
-            "app: 'from vertex_hydra import vertex_compatible', then put @vertex_compatible "
-            "directly above @hydra.main."
-        )
-    return None
-
-
 def _row(
     param: ParameterSpec,
     values: list[float | str],
@@ -304,7 +232,7 @@ def _row(
                     "Fix: check the app's rename= for this parameter."
                 ))  # fmt: skip
             elif value is not _ABSENT:
-                outcome = _float_problem(param, value, default, coerce)
+                outcome = float_problem(param, value, default, coerce)
             if outcome is not None:
                 break
     return ParameterRow(
