@@ -217,6 +217,12 @@ def test_cli_prints_the_sentence_not_a_traceback(vertex: FakeVertex, capsys: pyt
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_unreachable_endpoint() -> None:
+    with pytest.raises(CloudError, match=r"the Vertex AI endpoint is unreachable \(ConnectionError\)\. Fix: check "
+                                         r"your network and --region"):  # fmt: skip
+        fetch_results(NAME, api_endpoint=f"http://127.0.0.1:{_closed_port()}")
+
+
 def test_missing_credentials_fail_before_any_request(
     vertex: FakeVertex, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -192,7 +192,8 @@ def vertex_errors(action: str, *, project: str = "", region: str = "") -> Iterat
     except (auth_exceptions.TransportError, http_exceptions.ConnectionError) as error:
         raise CloudError(
             f"cannot {action}: the Vertex AI endpoint is unreachable ({type(error).__name__}). "
-            "Fix: check your network, --region, and VERTEX_HYDRA_API_ENDPOINT if set."
+            "Fix: check your network and --region (and --api-endpoint or VERTEX_HYDRA_API_ENDPOINT "
+            "if you set one)."
         ) from error
 
 

@@ -103,7 +103,7 @@ def build_request_body(
     try:
         json_format.ParseDict(body, message)
     except json_format.ParseError as error:
-        first = str(error).split("\n")[0].strip()
+        first = str(error).split("\n")[0].strip().rstrip(".")
         raise ConfigurationError(
             f"the job is not a valid HyperparameterTuningJob: {first}. "
             "Fix: correct that field (run 'vertex-hydra check JOB.yaml' for every problem)."
