@@ -279,7 +279,10 @@ class LocalStudy:
         if state in ("SUCCEEDED", "STOPPED"):
             self.done_curves.append(r.curve)
         self.results.trials.append(result)
-        shown = _values(result.values) if result.values else (error or "").split("\n")[0]
+        lines = (error or "").splitlines() or [""]
+        # One line per event: the error's first line, and the last line of a stderr tail.
+        shown = _values(result.values) if result.values else (
+            lines[0] + (f" ... {lines[-1].strip()}" if len(lines) > 1 else ""))
         self.progress.event(f"trial {r.trial_id} {state} in {seconds:.1f} s: {shown}")
 
 

@@ -10,8 +10,9 @@ would pass; :func:`make_sampler` picks the sampler that stands in for
   same point;
 * ``RANDOM_SEARCH`` -> :class:`optuna.samplers.RandomSampler`;
 * ``GRID_SEARCH`` -> :class:`optuna.samplers.GridSampler` over every INTEGER in
-  its range and every DISCRETE and CATEGORICAL value, each point once (in
-  Optuna's order); the study ends when the grid is exhausted.
+  its range and every DISCRETE and CATEGORICAL value, each point once, in
+  order (parameters sorted by id, the last one varying fastest); the study
+  ends when the grid is exhausted. ``--seed`` does not change a grid.
 
 Scales: ``UNIT_LINEAR_SCALE`` (or unset) samples uniformly, ``UNIT_LOG_SCALE``
 log-uniformly. Optuna has no reverse-log scale, so ``UNIT_REVERSE_LOG_SCALE``
@@ -31,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
@@ -206,12 +208,18 @@ def make_sampler(job: JobSpec, seed: int | None = None, *, startup_trials: int |
     if job.algorithm == "GRID_SEARCH":
 
         class _Grid(optuna.samplers.GridSampler):  # type: ignore[misc]
+            def __init__(self, grid: dict[str, list[Any]]) -> None:
+                super().__init__(grid, seed=0)
+                # Stored trials name their point by index: a shuffle seeded anew on
+                # --resume would re-map them, so the grid keeps its natural order.
+                self._all_grids = list(itertools.product(*self._search_space.values()))
+
             # GridSampler calls study.stop() after the last point, which raises
             # outside study.optimize(); the runner caps trials at the grid size.
             def after_trial(self, *args: Any) -> None:
                 return None
 
-        return _Grid(space.grid(), seed=seed)
+        return _Grid(space.grid())
     if startup_trials is None:
         startup_trials = max(2, min(10, job.max_trial_count // 4))
     with warnings.catch_warnings():

@@ -2,7 +2,7 @@
 
 It reports with the real ``hypertune.HyperTune`` writer. ``act`` selects
 misbehaviour: ``crash`` exits 3 with a message on stderr, ``silent`` reports
-nothing, ``nan`` reports NaN.
+nothing, ``diverge`` reports NaN.
 """
 
 import json
@@ -57,7 +57,7 @@ def main(cfg: DictConfig) -> None:
             continue
         shape = step / cfg.steps if cfg.curve == "rising" else 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps
         for tag in cfg.metrics:
-            value = float("nan") if cfg.act == "nan" else (
+            value = float("nan") if cfg.act == "diverge" else (
                 score(cfg) * shape if tag == "score" else float(cfg.n) + float(cfg.x))
             writer.report_hyperparameter_tuning_metric(tag, value, global_step=step)
     _log(cfg, "end")
