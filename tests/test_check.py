@@ -6,6 +6,7 @@ composition starts in a fraction of a second; the digits example is the real one
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from vertex_hydra._probe import (
     parse_config,
     run_compositions,
 )
-from vertex_hydra._table import format_table
+from vertex_hydra._table import format_table, use_color
 from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import load_job
@@ -420,3 +421,29 @@ def test_double_with_integral_bounds_is_also_probed_between_them(tmp_path: Path)
     assert row(result, "model.depth").received == (1, 2.5, 4)
     with pytest.raises(ConfigurationError, match=r"received 2\.5 \(float\) but its default 2 is an int"):
         raise_problem(result, "model.depth")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color(_Terminal()) is True
+    assert use_color(io.StringIO()) is False
+    assert use_color(_Terminal(), disabled=True) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(_Terminal()) is False
+
+
+@pytest.mark.slow
+def test_green_table_and_note_without_the_cloud_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "google.cloud.aiplatform_v1", None)
+    result = check_job(write_job(tmp_path, "plain_app.py", [BATCH], maxTrialCnt=4))
+    assert result.ok and not result.schema_checked
+    text = render(result, color=True)
+    assert "schema not checked: google-cloud-aiplatform is not installed (pip install 'vertex-hydra[cloud]')" in text
+    assert "\x1b[32mOK\x1b[0m" in text and "\x1b[31m" not in text
