@@ -99,7 +99,6 @@ def callback_base() -> type:
         >>> issubclass(callback_base(), L.Callback)  # doctest: +SKIP
         True
     """
-    bases: list[type] = []
     found: list[str] = []
     supported: list[str] = []
     for name in available_namespaces():
