@@ -272,16 +272,27 @@ def _unset_to_none(value: Any, unspecified: str) -> str | None:
     return None if value in (None, "", unspecified) else str(value)
 
 
+def _as_written(value: Any) -> Any:
+    """A number given as text (canonical JSON writes int64 as ``"1"``) as a number."""
+    if not isinstance(value, str):
+        return value
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
 def _parameter(raw: Mapping[str, Any]) -> ParameterSpec:
     spec_key = next(k for k in _SPEC_KINDS if k in raw)
     kind = _SPEC_KINDS[spec_key]
     spec = raw[spec_key] or {}
+    values = tuple(spec.get("values") or ())
     return ParameterSpec(
         parameter_id=str(raw["parameterId"]),
         kind=kind,
-        min_value=spec.get("minValue"),
-        max_value=spec.get("maxValue"),
-        values=tuple(spec.get("values") or ()),
+        min_value=_as_written(spec.get("minValue")),
+        max_value=_as_written(spec.get("maxValue")),
+        values=tuple(str(v) for v in values)
+        if kind == "CATEGORICAL"
+        else tuple(_as_written(v) for v in values),
         scale_type=_unset_to_none(raw.get("scaleType"), "SCALE_TYPE_UNSPECIFIED"),
     )
 

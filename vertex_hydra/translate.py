@@ -272,8 +272,8 @@ def to_hydra_args(
 
     Example:
         >>> to_hydra_args(["experiment=x", "--model.lr=0.001", "--cfg", "job",
-        ...                "--data.batch_size", "64.0", "--model.act=gelu new"])
-        ['--cfg', 'job', 'experiment=x', 'model.lr=0.001', 'data.batch_size=64', "model.act='gelu new'"]
+        ...                "--data.batch_size", "64.0", "--model.act=gelu new", "--tag=a,b"])
+        ['--cfg', 'job', 'experiment=x', 'model.lr=0.001', 'data.batch_size=64', 'model.act=gelu new', "tag='a,b'"]
     """
     rename = dict(rename or {})
     flags: list[str] = []
