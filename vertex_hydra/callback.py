@@ -85,10 +85,10 @@ class HypertuneCallback(_CallbackBase):
             end (``strict=True``) when ``monitor`` was not logged.
 
     Example:
-        >>> from lightning.pytorch import Trainer  # doctest: +SKIP
-        >>> from lightning.pytorch.callbacks import ModelCheckpoint  # doctest: +SKIP
+        >>> from lightning.pytorch import Trainer
+        >>> from lightning.pytorch.callbacks import ModelCheckpoint
         >>> callbacks = [ModelCheckpoint(monitor="val/acc", mode="max"), HypertuneCallback()]
-        >>> trainer = Trainer(callbacks=callbacks, max_epochs=5)  # doctest: +SKIP
+        >>> trainer = Trainer(callbacks=callbacks, max_epochs=5, logger=False)  # doctest: +SKIP
     """
 
     def __init__(
@@ -138,7 +138,7 @@ class HypertuneCallback(_CallbackBase):
         """Checkpoint key; built from the constructor arguments so it is stable before ``setup``.
 
         Example:
-            >>> HypertuneCallback(monitor="val/acc").state_key  # doctest: +SKIP
+            >>> HypertuneCallback(monitor="val/acc").state_key
             "HypertuneCallback{'monitor': 'val/acc', 'tag': None}"
         """
         return f"{type(self).__qualname__}{({'monitor': self._monitor_arg, 'tag': self.tag})!r}"
@@ -165,7 +165,9 @@ class HypertuneCallback(_CallbackBase):
         """Resolve ``monitor`` and ``mode`` when fitting; raise now rather than after the run.
 
         Example:
-            >>> trainer.fit(model)  # doctest: +SKIP  (calls setup(trainer, model, "fit"))
+            ``trainer.fit`` calls ``setup(trainer, model, "fit")`` first:
+
+            >>> trainer.fit(model)  # doctest: +SKIP
         """
         if stage != "fit":
             return
@@ -217,7 +219,9 @@ class HypertuneCallback(_CallbackBase):
         """Report the monitored value with ``trainer.global_step`` (skipped in the sanity check).
 
         Example:
-            >>> trainer.fit(model)  # doctest: +SKIP  (one line per validation epoch)
+            Each validation epoch of ``fit`` writes one line:
+
+            >>> trainer.fit(model)  # doctest: +SKIP
         """
         # TrainerFn is a str enum in both namespaces; trainer.validate() must not report.
         if trainer.sanity_checking or trainer.state.fn != "fit":
@@ -240,7 +244,9 @@ class HypertuneCallback(_CallbackBase):
         """Report the best (``final="best"``) or last value once more, at the final global step.
 
         Example:
-            >>> trainer.fit(model)  # doctest: +SKIP  (ends with one line holding the best value)
+            ``fit`` ends with one line holding the best value:
+
+            >>> trainer.fit(model)  # doctest: +SKIP
         """
         value = self.best if self.final == "best" else self.last
         if not trainer.is_global_zero:

@@ -272,15 +272,12 @@ def report_metric(
     Each call adds one line ``{"checkpoint_path": ..., "global_step": "<int>",
     "timestamp": <float>, "trial": "<CLOUD_ML_TRIAL_ID>", "<tag>": "<value>"}``
     to ``CLOUD_ML_HP_METRIC_FILE`` (default ``/tmp/hypertune/output.metrics``);
-    hypertune keeps the last 100 lines. Works without any Vertex environment.
-
-    The tag is, in order: ``tag``, then ``CLOUD_ML_HP_METRIC_TAG``, then
-    :data:`DEFAULT_TAG` (``"training/hptuning/metric"``). An explicit ``tag``
-    that differs from ``CLOUD_ML_HP_METRIC_TAG`` is warned about once.
-
-    NaN and ±inf are refused: nothing is written and a :class:`ReportWarning`
-    says so, so that a diverged trial ends up infeasible rather than scored
-    with a number. Set ``substitute_nonfinite`` to write that value instead.
+    hypertune keeps the last 100 lines. No Vertex environment is needed.
+    The tag is ``tag``, else ``CLOUD_ML_HP_METRIC_TAG``, else :data:`DEFAULT_TAG`
+    (``"training/hptuning/metric"``); an explicit ``tag`` unlike the study's is
+    warned about once. NaN and ±inf are not written (a :class:`ReportWarning`
+    says so), so a diverged trial is infeasible rather than scored, unless
+    ``substitute_nonfinite`` gives a value to write instead.
 
     Args:
         value: The metric value (anything ``float()`` accepts, e.g. a 0-d tensor).
