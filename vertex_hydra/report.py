@@ -63,7 +63,12 @@ class ReportWarning(UserWarning):
 
     Example:
         >>> import warnings
-        >>> warnings.simplefilter("error", ReportWarning)  # make skipped reports fatal
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("error", ReportWarning)  # make skipped reports fatal
+        ...     report_metric(float("inf"), tag="val/loss")
+        Traceback (most recent call last):
+        ...
+        vertex_hydra.report.ReportWarning: report_metric: 'val/loss' is inf at step None; ...
     """
 
 
