@@ -121,8 +121,8 @@ ModuleNotFoundError: No module named 'missing_module'
     ("stderr", "essential", "keys"),
     [
         (HYDRA_MISSING_KEY,
-         "Could not override 'data.batch_sz'. To append to your config use +data.batch_sz=64 "
-         "Key 'batch_sz' is not in struct", ["data.batch_sz"]),
+         ("Could not override 'data.batch_sz'. To append to your config use +data.batch_sz=64 "
+          "Key 'batch_sz' is not in struct"), ["data.batch_sz"]),
         (HYDRA_ENUM, "Invalid value 'swish', expected one of [RELU, GELU]", ["model.act"]),
         (HYDRA_GROUP, "In 'train': Could not find 'model/cnn' Available options in 'model': mlp", ["model"]),
         (TRACEBACK, "ModuleNotFoundError: No module named 'missing_module'", []),

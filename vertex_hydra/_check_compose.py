@@ -19,7 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_hydra._check_messages import Outcome, baseline_problem, failure, float_problem
+from vertex_hydra._check_messages import (
+    Outcome,
+    baseline_problem,
+    failure,
+    float_problem,
+)
 from vertex_hydra._probe import (
     Composition,
     command_text,

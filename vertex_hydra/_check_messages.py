@@ -117,8 +117,10 @@ def float_problem(
         fix = "use integerValueSpec or a discreteValueSpec of integers, or make the field a float."
     return (
         f"int field got float {value!r}",
-        f"the config received {value!r} (float) but {why}: {cause}; code that needs an int "
-        f"(DataLoader(batch_size=...), range(), nn.Linear) then fails. Fix: {fix}",
+        (
+            f"the config received {value!r} (float) but {why}: {cause}; code that needs an int "
+            f"(DataLoader(batch_size=...), range(), nn.Linear) then fails. Fix: {fix}"
+        ),
     )
 
 

@@ -138,7 +138,7 @@ def parse_config(stdout: str) -> dict[str, Any] | None:
             continue
         try:
             config = OmegaConf.create("\n".join(lines[start:]) + "\n")
-        except Exception:  # noqa: BLE001 - any YAML or OmegaConf error: try a later start
+        except Exception:  # noqa: BLE001, S112 - any YAML or OmegaConf error: try a later start
             continue
         if isinstance(config, DictConfig):
             container = OmegaConf.to_container(config, resolve=False)

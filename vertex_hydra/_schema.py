@@ -94,7 +94,7 @@ def load_message(folder: Path) -> Any | None:
     if versions != "unknown" and path.is_file():
         try:
             return _from_descriptors(path.read_bytes())
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt below
+        except Exception:  # noqa: BLE001, S110 - a damaged cache is rebuilt below
             pass
     try:
         from google.cloud.aiplatform_v1.types import HyperparameterTuningJob

@@ -159,7 +159,12 @@ def check_job(
         True
     """
     from vertex_hydra.errors import ConfigurationError
-    from vertex_hydra.jobspec import JobSpec, read_job_file, rule_problems, schema_problems
+    from vertex_hydra.jobspec import (
+        JobSpec,
+        read_job_file,
+        rule_problems,
+        schema_problems,
+    )
 
     start = time.perf_counter()
     path = Path(path)
