@@ -36,8 +36,8 @@ def bench_callback(folder: str) -> None:
     import lightning.pytorch as L
     import torch
 
-    from vertex_hydra.callback import HypertuneCallback
     from vertex_hydra._compat import callback_base
+    from vertex_hydra.callback import HypertuneCallback
 
     os.environ["CLOUD_ML_HP_METRIC_FILE"] = os.path.join(folder, "callback", "output.metrics")
     hook_times: dict[str, list[float]] = {"empty": [], "hypertune": [], "write": [], "epoch": []}

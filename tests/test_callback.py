@@ -21,9 +21,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vertex_hydra import ConfigurationError, HypertuneCallback  # noqa: E402
-from vertex_hydra._compat import available_namespaces  # noqa: E402
-from vertex_hydra.report import ReportWarning  # noqa: E402
+from vertex_hydra import ConfigurationError, HypertuneCallback
+from vertex_hydra._compat import available_namespaces
+from vertex_hydra.report import ReportWarning
 
 NAMESPACES = available_namespaces()
 STEPS_PER_EPOCH = 4  # 32 samples, batch size 8
@@ -90,15 +90,15 @@ def scripted_module(pl: ModuleType, acc: list[float], loss: list[float] | None =
 
 
 def make_trainer(pl: ModuleType, tmp_path: Path, callbacks: list[Any], **kwargs: Any) -> Any:
-    options: dict[str, Any] = dict(
-        accelerator="cpu",
-        max_epochs=3,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=1,
-        default_root_dir=str(tmp_path),
-    )
+    options: dict[str, Any] = {
+        "accelerator": "cpu",
+        "max_epochs": 3,
+        "logger": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "limit_val_batches": 1,
+        "default_root_dir": str(tmp_path),
+    }
     options.update(kwargs)
     return pl.Trainer(callbacks=callbacks, **options)
 
@@ -294,7 +294,8 @@ def test_resume_from_checkpoint_keeps_best(
     resumed_file = tmp_path / "resumed" / "output.metrics"
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(resumed_file))
     callback = HypertuneCallback()
-    trainer = make_trainer(pl, tmp_path, [checkpoint(pl, tmp_path, monitor="val/acc", mode="max"), callback])
+    second = checkpoint(pl, tmp_path / "second", monitor="val/acc", mode="max")
+    trainer = make_trainer(pl, tmp_path, [second, callback])
     trainer.fit(scripted_module(pl, schedule), ckpt_path=first.last_model_path)
     lines = [(line["global_step"], line["val/acc"]) for line in read_lines(resumed_file)]
     # Lightning may re-run the interrupted epoch's validation on restart; either
@@ -352,7 +353,7 @@ print(",".join(b for b in bases if "lightning" in b))
 @pytest.mark.parametrize(("blocked", "kept"), [("pytorch_lightning", "lightning.pytorch"), ("lightning", "pytorch_lightning")])
 def test_works_with_only_one_namespace_installed(blocked: str, kept: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", _ONE_NAMESPACE, blocked, kept], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _ONE_NAMESPACE, blocked, kept], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
     modules = result.stdout.strip().splitlines()[-1].split(",")

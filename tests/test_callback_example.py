@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from test_ddp import assert_done_when, run_trial  # pytest puts tests/ on sys.path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits"

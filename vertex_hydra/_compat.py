@@ -81,7 +81,7 @@ def _import_all(names: tuple[str, ...]) -> dict[str, ModuleType]:
     return modules
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def callback_base() -> type:
     """Return a base class that is a ``Callback`` for every installed Lightning namespace.
 

@@ -17,6 +17,10 @@ from torch.utils.data import DataLoader, TensorDataset
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
 
 
+def _as_dataset(x: Any, y: Any) -> TensorDataset:
+    return TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long))
+
+
 class DigitsDataModule(L.LightningDataModule):
     """The 1797 digits images (64 pixels, 10 classes), split into train and validation sets."""
 
@@ -33,10 +37,8 @@ class DigitsDataModule(L.LightningDataModule):
         x_train, x_val, y_train, y_val = train_test_split(
             x / 16.0, y, test_size=self.val_fraction, random_state=self.seed, stratify=y
         )
-        as_set = lambda a, b: TensorDataset(  # noqa: E731
-            torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.long)
-        )
-        self.train_set, self.val_set = as_set(x_train, y_train), as_set(x_val, y_val)
+        self.train_set = _as_dataset(x_train, y_train)
+        self.val_set = _as_dataset(x_val, y_val)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True)
