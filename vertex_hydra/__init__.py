@@ -6,6 +6,8 @@ Example:
     ['model.lr=0.01', 'data.batch_size=64']
 """
 
+from typing import TYPE_CHECKING
+
 from vertex_hydra._version import __version__
 from vertex_hydra.decorator import vertex_compatible
 from vertex_hydra.errors import ConfigurationError, TranslationError, VertexHydraError
@@ -21,6 +23,10 @@ __all__ = [
     "HypertuneCallback",
     "report_metric",
 ]
+
+if TYPE_CHECKING:  # the real types for type checkers; at run time they load lazily
+    from vertex_hydra.callback import HypertuneCallback
+    from vertex_hydra.report import report_metric
 
 # Names whose modules import heavy or optional packages load on first access,
 # so that ``import vertex_hydra`` never imports torch, lightning, optuna or google.
