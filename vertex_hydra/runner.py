@@ -37,7 +37,7 @@ from vertex_hydra.jobspec import JobSpec
 
 __all__ = ["LocalStudy", "failure_limit"]
 
-_POLL_SECONDS = 0.02  # how soon a finished trial is noticed and the next one starts
+_POLL_SECONDS = 0.01  # how soon a finished trial is noticed and the next one starts
 _CHECK_SECONDS = 0.5  # how often metric files are read for the median rule
 
 
