@@ -9,7 +9,13 @@ import hypertune
 import pytest
 
 from vertex_hydra.jobspec import MetricSpec
-from vertex_hydra.metrics_file import MetricLog, Report, final_measurement, measurements, parse_reports
+from vertex_hydra.metrics_file import (
+    MetricLog,
+    Report,
+    final_measurement,
+    measurements,
+    parse_reports,
+)
 from vertex_hydra.stopping import should_stop
 
 ACC = MetricSpec("val/acc", "MAXIMIZE")

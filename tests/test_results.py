@@ -11,7 +11,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from local_support import read_csv
 
 from vertex_hydra.jobspec import MetricSpec, ParameterSpec
-from vertex_hydra.results import StudyResults, TrialResult, format_table, plot, render, write_csv
+from vertex_hydra.results import (
+    StudyResults,
+    TrialResult,
+    format_table,
+    plot,
+    render,
+    write_csv,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PARAMS = (

@@ -8,7 +8,11 @@ import optuna
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec, MetricSpec, ParameterSpec

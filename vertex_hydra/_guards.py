@@ -18,7 +18,7 @@ from typing import Any
 
 from vertex_hydra.errors import ConfigurationError
 
-__all__ = ["workdir_lock", "signals_to"]
+__all__ = ["signals_to", "workdir_lock"]
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 from vertex_hydra.errors import MissingDependencyError
 from vertex_hydra.jobspec import JobSpec, load_job
 
-__all__ = ["add_parser", "run", "default_workdir"]
+__all__ = ["add_parser", "default_workdir", "run"]
 
 
 def default_workdir(job: JobSpec) -> Path:

@@ -30,11 +30,11 @@ from pathlib import Path
 from vertex_hydra.jobspec import MetricSpec
 
 __all__ = [
-    "Report",
-    "parse_reports",
     "MetricLog",
-    "measurements",
+    "Report",
     "final_measurement",
+    "measurements",
+    "parse_reports",
 ]
 
 _FIELDS = frozenset({"checkpoint_path", "global_step", "timestamp", "trial"})

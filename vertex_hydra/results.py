@@ -30,12 +30,12 @@ from vertex_hydra.translate import to_hydra_args
 
 __all__ = [
     "TRIAL_STATES",
-    "TrialResult",
     "StudyResults",
+    "TrialResult",
     "format_table",
-    "write_csv",
     "plot",
     "render",
+    "write_csv",
 ]
 
 #: Every state a :class:`TrialResult` can have.
@@ -311,5 +311,4 @@ def render(results: StudyResults, workdir: str | Path, stream: TextIO) -> None:
         stream.write(f"Best trial {best.trial_id}: {shown}\n")
         stream.write(f"Best overrides: {results.best_overrides()}\n")
     stream.write(f"Trials CSV: {write_csv(results, workdir / 'trials.csv')}\n")
-    for path in plot(results, workdir):
-        stream.write(f"Plot: {path}\n")
+    stream.writelines(f"Plot: {path}\n" for path in plot(results, workdir))

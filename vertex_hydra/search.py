@@ -40,7 +40,7 @@ from typing import Any, Literal, cast
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec, MetricSpec, ParameterSpec
 
-__all__ = ["SearchSpace", "make_sampler", "directions", "MAX_GRID_SIZE"]
+__all__ = ["MAX_GRID_SIZE", "SearchSpace", "directions", "make_sampler"]
 
 #: GRID_SEARCH refuses grids larger than this (Optuna lists every point in memory).
 MAX_GRID_SIZE = 1_000_000

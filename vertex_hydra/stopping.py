@@ -25,7 +25,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-__all__ = ["should_stop", "MIN_COMPLETED"]
+__all__ = ["MIN_COMPLETED", "should_stop"]
 
 #: Completed trials needed at a point before the rule may stop a trial there.
 MIN_COMPLETED = 3

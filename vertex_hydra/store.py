@@ -32,14 +32,14 @@ from vertex_hydra.results import StudyResults, TrialResult
 from vertex_hydra.search import directions, make_sampler
 
 __all__ = [
-    "STUDY_NAME",
     "STORE_FILE",
-    "open_study",
+    "STUDY_NAME",
     "counts_toward_study",
-    "record_trial",
     "interrupt_trial",
-    "requeue_stale_trials",
     "load_results",
+    "open_study",
+    "record_trial",
+    "requeue_stale_trials",
 ]
 
 STUDY_NAME = "vertex-hydra-local"

@@ -18,12 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["TrialProcess", "describe_exit"]
@@ -31,13 +32,22 @@ __all__ = ["TrialProcess", "describe_exit"]
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_runner() -> None:  # pragma: no cover - runs in the child after fork
+def _die_with_runner() -> Callable[[], object] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the trial when the runner dies.
+
+    Everything is resolved here, in the parent: the child, between fork and
+    exec, only calls ``prctl``, with no import (whose lock another thread of
+    the parent, e.g. in a notebook kernel, might hold at fork time).
+    """
+    if sys.platform != "linux":
+        return None
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass  # best effort: without it, only a clean runner exit stops trials
+        return None  # best effort: without it, only a clean runner exit stops trials
+    return functools.partial(prctl, _PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def describe_exit(code: int) -> str:
@@ -97,7 +107,7 @@ class TrialProcess:
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=_die_with_runner if sys.platform == "linux" else None,
+                preexec_fn=_die_with_runner(),  # noqa: PLW1509 - calls prctl only, see above
             )
 
     @property

@@ -13,11 +13,11 @@ import time
 # Recorded before @vertex_compatible rewrites sys.argv: the argv exactly as started.
 ARGV = list(sys.argv[1:])
 
-import hydra  # noqa: E402
-import hypertune  # noqa: E402
-from omegaconf import DictConfig  # noqa: E402
+import hydra
+import hypertune
+from omegaconf import DictConfig
 
-from vertex_hydra import vertex_compatible  # noqa: E402
+from vertex_hydra import vertex_compatible
 
 ENV_KEYS = (
     "CLOUD_ML_TRIAL_ID",
