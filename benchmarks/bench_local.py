@@ -11,7 +11,7 @@ Run: ``python benchmarks/bench_local.py`` (about two minutes on 2 cores).
    time as the runner measured it (start to exit), and minus the median wall
    time of the same command started directly with ``subprocess.run``.
 3. Search quality on a known function, in-process through the same sampling
-   layer (:mod:`vertex_hydra.search`): the trials the default (Bayesian, TPE)
+   layer (:mod:`vertex_hydra.local.search`): the trials the default (Bayesian, TPE)
    and RANDOM_SEARCH need to come within 1% of the optimum, median over seeds.
 """
 
@@ -30,7 +30,7 @@ import optuna
 import yaml
 
 from vertex_hydra.jobspec import JobSpec, load_job
-from vertex_hydra.search import SearchSpace, make_sampler
+from vertex_hydra.local.search import SearchSpace, make_sampler
 
 APP = Path(__file__).resolve().parent.parent / "tests" / "apps" / "local_app" / "app.py"
 TRIALS, SLEEP = 8, 2.0

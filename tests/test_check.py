@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from vertex_hydra._check_report import format_received, render
-from vertex_hydra._probe import (
+from vertex_hydra.check._report import format_received, render
+from vertex_hydra.check._probe import (
     compose_argv,
     error_keys,
     essential_error,

@@ -23,8 +23,8 @@ from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
 from google.protobuf import json_format
 from vertex_fake import FakeVertex, serve_fake_vertex
 
-from vertex_hydra._vertex_api import ANONYMOUS_ENV, ENDPOINT_ENV, parse_job_name
-from vertex_hydra._vertex_results import job_to_results
+from vertex_hydra.cloud._api import ANONYMOUS_ENV, ENDPOINT_ENV, parse_job_name
+from vertex_hydra.cloud._results import job_to_results
 from vertex_hydra.cli import main
 from vertex_hydra.cloud import build_request_body, build_submission, fetch_results, submit_job
 from vertex_hydra.errors import CloudError, ConfigurationError

@@ -359,7 +359,7 @@ def test_metric_better() -> None:
 def test_schema_cache_gives_gcloud_messages_unchanged(tmp_path: Path) -> None:
     from google.protobuf import json_format
 
-    from vertex_hydra._schema import FULL_NAME, load_message
+    from vertex_hydra.jobspec._schema import FULL_NAME, load_message
 
     built = load_message(tmp_path)  # imports google-cloud-aiplatform and writes the cache
     (cache,) = tmp_path.glob("hyperparameter_tuning_job-*.pb")

@@ -9,14 +9,14 @@ import hypertune
 import pytest
 
 from vertex_hydra.jobspec import MetricSpec
-from vertex_hydra.metrics_file import (
+from vertex_hydra.local.metrics_file import (
     MetricLog,
     Report,
     final_measurement,
     measurements,
     parse_reports,
 )
-from vertex_hydra.stopping import should_stop
+from vertex_hydra.local.stopping import should_stop
 
 ACC = MetricSpec("val/acc", "MAXIMIZE")
 LOSS = MetricSpec("val_loss", "MINIMIZE")

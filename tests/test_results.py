@@ -116,13 +116,23 @@ def test_plots_are_png_files_one_per_parameter_plus_history(tmp_path: Path) -> N
     assert plot(StudyResults((ACC,), PARAMS, []), tmp_path / "none") == []
 
 
-def test_plot_does_not_touch_pyplot_state() -> None:
+def test_plot_does_not_touch_pyplot_state(tmp_path: Path) -> None:
+    """In a fresh interpreter, so that no other test has imported pyplot first."""
+    import subprocess
     import sys
 
-    plot(_study(), Path("/tmp") / "vertex_hydra_plot_probe")
-    if "matplotlib.pyplot" in sys.modules:
-        pytest.skip("pyplot was imported by another test")
-    assert "matplotlib.pyplot" not in sys.modules
+    code = (
+        "import sys, pathlib\n"
+        "from vertex_hydra.jobspec import MetricSpec, ParameterSpec\n"
+        "from vertex_hydra.results import StudyResults, TrialResult, plot\n"
+        "p = ParameterSpec('lr', 'DOUBLE', min_value=0.001, max_value=0.1)\n"
+        "trials = [TrialResult(str(i), 'SUCCEEDED', {'lr': 0.01 * i}, {'acc': 0.1 * i}) for i in (1, 2, 3)]\n"
+        "paths = plot(StudyResults((MetricSpec('acc', 'MAXIMIZE'),), (p,), trials), pathlib.Path(sys.argv[1]))\n"
+        "assert len(paths) == 2, paths\n"
+        "print('pyplot' if 'matplotlib.pyplot' in sys.modules else 'clean')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "clean"
 
 
 def test_render_prints_table_best_and_every_path(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from optuna.distributions import (
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec, MetricSpec, ParameterSpec
-from vertex_hydra.search import MAX_GRID_SIZE, SearchSpace, directions, make_sampler
+from vertex_hydra.local.search import MAX_GRID_SIZE, SearchSpace, directions, make_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

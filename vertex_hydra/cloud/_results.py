@@ -47,7 +47,7 @@ def job_to_results(job: Mapping[str, Any]) -> StudyResults:
 
     Args:
         job: A ``HyperparameterTuningJob`` as REST JSON (camelCase), e.g. from
-            :func:`vertex_hydra._vertex_api.get_job`.
+            :func:`vertex_hydra.cloud._api.get_job`.
 
     Raises:
         ConfigurationError: The job has no usable ``studySpec``.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vertex_hydra._probe import (
+from vertex_hydra.check._probe import (
     Composition,
     command_text,
     essential_error,

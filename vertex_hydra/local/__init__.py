@@ -1,6 +1,6 @@
 """``vertex-hydra local``: run a whole Vertex AI tuning job on this machine.
 
-This module is the command line; :class:`vertex_hydra.runner.LocalStudy` runs
+This module is the command line; :class:`vertex_hydra.local.runner.LocalStudy` runs
 the study. Only the standard library is imported here, so ``vertex-hydra --help``
 stays instant; optuna and matplotlib load when the command runs.
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             'Fix: pip install "vertex-hydra[local]"')
     job = load_job(args.job)
     workdir = args.workdir if args.workdir is not None else default_workdir(job)
-    from vertex_hydra.runner import LocalStudy
+    from vertex_hydra.local.runner import LocalStudy
 
     return LocalStudy(job, workdir, parallel=args.parallel, max_trials=args.max_trials,
                       seed=args.seed, resume=args.resume).run()

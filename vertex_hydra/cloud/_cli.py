@@ -101,7 +101,7 @@ def run_submit(args: argparse.Namespace) -> int:
         >>> main(["submit", "job.yaml", "--project", "p", "--region", "us-central1"])  # doctest: +SKIP
         0
     """
-    from vertex_hydra._vertex_api import JobName, console_url, parse_job_name, regional_endpoint
+    from vertex_hydra.cloud._api import JobName, console_url, parse_job_name, regional_endpoint
 
     project = _required(args.project, "--project", _PROJECT_ENVS, "my-project")
     region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
@@ -164,7 +164,7 @@ def run_results(args: argparse.Namespace) -> int:
         trial  state  ...
         0
     """
-    from vertex_hydra._vertex_api import JobName, parse_job_name
+    from vertex_hydra.cloud._api import JobName, parse_job_name
     from vertex_hydra.results import render
 
     name = args.job

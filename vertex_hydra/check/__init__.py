@@ -8,7 +8,7 @@ probe index (composition *k* passes each parameter's *k*-th probe value), plus
 one baseline without parameters that gives each key's default. A failing
 composition is re-run without the parameter Hydra's error names, so one
 mistake never hides another. :func:`check_job` returns a :class:`CheckResult`;
-printing lives in :mod:`vertex_hydra._check_report`.
+printing lives in :mod:`vertex_hydra.check._report`.
 
 Example:
     >>> result = check_job("examples/digits/job.yaml")  # doctest: +SKIP
@@ -194,7 +194,7 @@ def check_job(
     except ConfigurationError as error:
         problems.append(Problem("trial command", str(error)))
         return stop()
-    from vertex_hydra._check_compose import compose_rows
+    from vertex_hydra.check._compose import compose_rows
 
     composed = compose_rows(job, python=python, timeout=timeout, jobs=jobs)
     problems += composed.problems
@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from vertex_hydra._check_report import render
+    from vertex_hydra.check._report import render
     from vertex_hydra._table import use_color
     from vertex_hydra.errors import ConfigurationError
 

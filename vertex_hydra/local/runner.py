@@ -3,12 +3,12 @@
 Trials start exactly as on Vertex AI (:meth:`JobSpec.trial_argv`, :meth:`JobSpec.trial_env`),
 ``parallelTrialCount`` at a time, each in its own process group with its
 output in ``<workdir>/trials/<id>/``. Parameters come from Optuna
-(:mod:`vertex_hydra.search`), the study lives in ``<workdir>/study.db``
-(:mod:`vertex_hydra.store`), measurements are read from each trial's hypertune
-file (:mod:`vertex_hydra.metrics_file`) and the median stopping rule is
-:mod:`vertex_hydra.stopping`. SIGINT or SIGTERM stops every trial's group
+(:mod:`vertex_hydra.local.search`), the study lives in ``<workdir>/study.db``
+(:mod:`vertex_hydra.local.store`), measurements are read from each trial's hypertune
+file (:mod:`vertex_hydra.local.metrics_file`) and the median stopping rule is
+:mod:`vertex_hydra.local.stopping`. SIGINT or SIGTERM stops every trial's group
 (SIGTERM, then SIGKILL after 5 s, or at once on a second signal) and leaves
-the store consistent; ``--resume`` continues (see :mod:`vertex_hydra.store`).
+the store consistent; ``--resume`` continues (see :mod:`vertex_hydra.local.store`).
 
 ``maxFailedTrialCount``: the study stops (exit status 1) once that many trials
 FAILED, cancelling the running ones as Vertex AI fails the job; INFEASIBLE
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from vertex_hydra._guards import signals_to, workdir_lock
+from vertex_hydra.local._guards import signals_to, workdir_lock
 from vertex_hydra.jobspec import JobSpec
 
 __all__ = ["LocalStudy", "failure_limit"]
@@ -83,7 +83,7 @@ class LocalStudy:
     def __init__(self, job: JobSpec, workdir: Path, *, parallel: int | None = None,
                  max_trials: int | None = None, seed: int | None = None,
                  resume: bool = False, stream: TextIO | None = None) -> None:
-        from vertex_hydra.search import SearchSpace
+        from vertex_hydra.local.search import SearchSpace
 
         # Absolute, because trials run in the job file's folder and get paths in it.
         self.job, self.workdir, self.seed, self.resume = job, Path(workdir).resolve(), seed, resume
@@ -100,9 +100,9 @@ class LocalStudy:
 
     def run(self) -> int:
         """Run the study to the end, or until interrupted; render the results."""
-        from vertex_hydra.progress import Progress
+        from vertex_hydra.local.progress import Progress
         from vertex_hydra.results import StudyResults, render
-        from vertex_hydra.store import load_results, open_study, requeue_stale_trials
+        from vertex_hydra.local.store import load_results, open_study, requeue_stale_trials
 
         self.job.trial_command()  # a job that cannot start fails before any trial
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -185,9 +185,9 @@ class LocalStudy:
             time.sleep(_POLL_SECONDS)
 
     def _start(self) -> None:
-        from vertex_hydra.metrics_file import MetricLog
-        from vertex_hydra.store import trial_id
-        from vertex_hydra.trial_process import TrialProcess
+        from vertex_hydra.local.metrics_file import MetricLog
+        from vertex_hydra.local.store import trial_id
+        from vertex_hydra.local.trial_process import TrialProcess
 
         trial = self.study.ask(self.space.distributions())
         tid = trial_id(trial)
@@ -214,7 +214,7 @@ class LocalStudy:
         self.progress.event(f"trial {tid} started: {_values(params)}")
 
     def _curve(self, r: _Running) -> list[Any]:
-        from vertex_hydra.metrics_file import measurements
+        from vertex_hydra.local.metrics_file import measurements
 
         ids = [m.metric_id for m in self.job.metrics]
         stamps: dict[int, float] = {}
@@ -231,7 +231,7 @@ class LocalStudy:
                 if first in c[2] and math.isfinite(c[2][first])]
 
     def _apply_median_rule(self) -> None:
-        from vertex_hydra.stopping import should_stop
+        from vertex_hydra.local.stopping import should_stop
 
         done = [self._positions(curve) for curve in self.done_curves]
         for r in self.running:
@@ -246,9 +246,9 @@ class LocalStudy:
                         f"trials at {where} {mine[-1][0]:g} (median rule)")
 
     def _finish(self, r: _Running, code: int) -> None:
-        from vertex_hydra.metrics_file import final_measurement
-        from vertex_hydra.store import interrupt_trial
-        from vertex_hydra.trial_process import describe_exit
+        from vertex_hydra.local.metrics_file import final_measurement
+        from vertex_hydra.local.store import interrupt_trial
+        from vertex_hydra.local.trial_process import describe_exit
 
         if r.stop_reason == "interrupt":
             interrupt_trial(self.study, r.trial.number)
@@ -271,7 +271,7 @@ class LocalStudy:
     def _record(self, r: _Running, state: str, seconds: float, *,
                 values: dict[str, float] | None = None, error: str | None = None) -> None:
         from vertex_hydra.results import TrialResult
-        from vertex_hydra.store import record_trial
+        from vertex_hydra.local.store import record_trial
 
         result = TrialResult(r.trial_id, state, r.parameters, values or {}, round(seconds, 3),
                              [(c[0], c[2]) for c in r.curve], error)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vertex_hydra._probe import command_text
+from vertex_hydra.check._probe import command_text
 from vertex_hydra._table import colorize, format_table
 from vertex_hydra.check import CheckResult, ParameterRow
 

@@ -6,8 +6,8 @@ options override the file), and creates it through the real
 ``JobServiceClient``. ``results`` fetches a job's trials and renders them with
 :func:`vertex_hydra.results.render`, exactly as ``local`` renders its own.
 
-The client work lives in :mod:`vertex_hydra._vertex_api`; the job-to-results
-conversion in :mod:`vertex_hydra._vertex_results`.
+The client work lives in :mod:`vertex_hydra.cloud._api`; the job-to-results
+conversion in :mod:`vertex_hydra.cloud._results`.
 
 Example:
     >>> from vertex_hydra.cli import main
@@ -168,7 +168,7 @@ def preflight_check(job_path: str | Path, stream: TextIO) -> None:
         stream.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
         return
     try:
-        from vertex_hydra._check_report import render
+        from vertex_hydra.check._report import render
 
         stream.write(render(result, color=False) + "\n")
     except ImportError:
@@ -191,7 +191,7 @@ def submit_job(
         >>> submit_job(build_submission("job.yaml"), project="p", region="us-central1")  # doctest: +SKIP
         'projects/123/locations/us-central1/hyperparameterTuningJobs/456'
     """
-    from vertex_hydra._vertex_api import create_job, make_client, vertex_errors
+    from vertex_hydra.cloud._api import create_job, make_client, vertex_errors
 
     parent = f"projects/{project}/locations/{region}"
     with vertex_errors(f"create the tuning job in {parent}", project=project, region=region):
@@ -210,7 +210,7 @@ def fetch_job(name: str, *, api_endpoint: str | None = None) -> dict[str, Any]:
         >>> fetch_job("projects/p/locations/us-central1/hyperparameterTuningJobs/7")["state"]  # doctest: +SKIP
         'JOB_STATE_SUCCEEDED'
     """
-    from vertex_hydra._vertex_api import get_job, make_client, parse_job_name, vertex_errors
+    from vertex_hydra.cloud._api import get_job, make_client, parse_job_name, vertex_errors
 
     job = parse_job_name(name)
     with vertex_errors(f"fetch {job}", project=job.project, region=job.region):
@@ -224,7 +224,7 @@ def fetch_results(name: str, *, api_endpoint: str | None = None) -> Any:
         >>> fetch_results("projects/p/locations/us-central1/hyperparameterTuningJobs/7").best()  # doctest: +SKIP
         TrialResult(trial_id='3', state='SUCCEEDED', ...)
     """
-    from vertex_hydra._vertex_results import job_to_results
+    from vertex_hydra.cloud._results import job_to_results
 
     return job_to_results(fetch_job(name, api_endpoint=api_endpoint))
 
@@ -250,8 +250,8 @@ def wait_for_job(
         ...
         'JOB_STATE_SUCCEEDED'
     """
-    from vertex_hydra._vertex_api import TERMINAL_JOB_STATES, get_job, make_client, parse_job_name
-    from vertex_hydra._vertex_api import vertex_errors
+    from vertex_hydra.cloud._api import TERMINAL_JOB_STATES, get_job, make_client, parse_job_name
+    from vertex_hydra.cloud._api import vertex_errors
 
     job_name = parse_job_name(name)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -295,6 +295,6 @@ def add_parser(subparsers: Any) -> Any:
         >>> add_parser(sub).prog
         'vertex-hydra submit'
     """
-    from vertex_hydra._cloud_cli import add_parsers
+    from vertex_hydra.cloud._cli import add_parsers
 
     return add_parsers(subparsers)

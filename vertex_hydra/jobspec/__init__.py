@@ -22,16 +22,20 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import math
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.jobspec._rules import (
+    _SPEC_KINDS,
+    SCALE_TYPES,
+    ParameterKind,
+    rule_problems,
+    schema_problems,
+)
 
 __all__ = [
     "ParameterKind",
@@ -45,15 +49,6 @@ __all__ = [
     "SCALE_TYPES",
 ]
 
-ParameterKind = Literal["DOUBLE", "INTEGER", "DISCRETE", "CATEGORICAL"]
-#: The ``scaleType`` values Vertex AI accepts for numeric parameters.
-SCALE_TYPES = ("UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
-_SPEC_KINDS: dict[str, ParameterKind] = {
-    "doubleValueSpec": "DOUBLE",
-    "integerValueSpec": "INTEGER",
-    "discreteValueSpec": "DISCRETE",
-    "categoricalValueSpec": "CATEGORICAL",
-}
 _PYTHON_NAMES = ("python", "python3")
 
 
@@ -324,174 +319,6 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
             f"got {type(data).__name__}."
         )
     return data
-
-
-def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
-    """Validate ``raw`` against the real ``HyperparameterTuningJob`` schema.
-
-    Returns:
-        ``[]`` when gcloud would accept the fields, a one-item list with gcloud's
-        message otherwise, or ``None`` when ``google-cloud-aiplatform`` (the
-        ``cloud`` extra) is not installed.
-    """
-    from vertex_hydra._schema import tuning_job_message
-
-    message = tuning_job_message()
-    if message is None:
-        return None
-    from google.protobuf import json_format
-
-    try:
-        json_format.ParseDict(dict(raw), message())
-    except json_format.ParseError as error:
-        text = str(error)
-        return [f"{text.split(chr(10))[0].strip()} {_schema_fix(text, message.DESCRIPTOR.file.pool)}"]
-    return []
-
-
-_UNKNOWN_FIELD = re.compile(r'no field named "([^"]+)" at "([^"]+)"')
-_FIELD_LIST = re.compile(r"Available Fields\(except extensions\): \"\[(.*?)\]\"")
-_BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type (\S+) at")
-_REFERENCE = (
-    "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/"
-    "projects.locations.hyperparameterTuningJobs"
-)
-
-
-def _schema_fix(error: str, pool: Any) -> str:
-    """The ``Fix:`` sentence for a ``ParseError``: the closest field, or the enum's values."""
-    unknown, fields = _UNKNOWN_FIELD.search(error), _FIELD_LIST.search(error)
-    if unknown and fields:
-        names = re.findall(r"'([^']+)'", fields.group(1))
-        close = difflib.get_close_matches(unknown.group(1), names, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"Fix: {hint}fields allowed at {unknown.group(2)}: {', '.join(names)}."
-    enum = _BAD_ENUM.search(error)
-    if enum:
-        try:
-            values = [v.name for v in pool.FindEnumTypeByName(enum.group(2)).values]
-        except KeyError:
-            values = []
-        if values:
-            return f"Fix: use one of {', '.join(v for v in values if not v.endswith('_UNSPECIFIED'))}."
-    return f"Fix: write the field as the HyperparameterTuningJob reference says: {_REFERENCE}"
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def rule_problems(raw: Mapping[str, Any]) -> list[str]:
-    """Check what the schema alone does not, each problem as one sentence with its fix."""
-    problems: list[str] = []
-    study = raw.get("studySpec")
-    if not isinstance(study, Mapping):
-        return ["studySpec is missing. Fix: add studySpec with metrics and parameters."]
-    metrics = study.get("metrics") or []
-    if not metrics:
-        problems.append("studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}.")
-    for i, metric in enumerate(metrics):
-        if not isinstance(metric, Mapping):
-            problems.append(f"studySpec.metrics[{i}] is {metric!r}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}.")
-            continue
-        metric_id = str(metric.get("metricId", ""))
-        if not metric_id or any(c.isspace() for c in metric_id):
-            problems.append(
-                f"studySpec.metrics[{i}].metricId {metric_id!r} is empty or holds whitespace. "
-                "Fix: use a name without spaces, e.g. val_loss."
-            )
-        if metric.get("goal") not in ("MAXIMIZE", "MINIMIZE"):
-            problems.append(
-                f"studySpec.metrics[{i}].goal is {metric.get('goal')!r}. "
-                "Fix: set goal to MAXIMIZE or MINIMIZE."
-            )
-    parameters = study.get("parameters") or []
-    if not parameters:
-        problems.append("studySpec.parameters is empty. Fix: add at least one parameter to tune.")
-    grid = study.get("algorithm") == "GRID_SEARCH"
-    for i, param in enumerate(parameters):
-        if not isinstance(param, Mapping):
-            problems.append(
-                f"studySpec.parameters[{i}] is {param!r}, not a mapping. Fix: write "
-                "{parameterId: ..., doubleValueSpec: {minValue: ..., maxValue: ...}}."
-            )
-            continue
-        problems += _parameter_problems(i, param, grid)
-    pools = (raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
-    if not pools:
-        problems.append(
-            "trialJobSpec.workerPoolSpecs is empty. Fix: add one with a containerSpec "
-            "(imageUri, command) or a pythonPackageSpec."
-        )
-    elif not ({"containerSpec", "pythonPackageSpec"} & set(pools[0] or {})):
-        problems.append(
-            "trialJobSpec.workerPoolSpecs[0] has neither containerSpec nor pythonPackageSpec. "
-            "Fix: add containerSpec: {imageUri: ..., command: [python, train.py]}."
-        )
-    return problems
-
-
-def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[str]:
-    where = f"studySpec.parameters[{i}] ({param.get('parameterId', '?')})"
-    problems: list[str] = []
-    pid = str(param.get("parameterId", ""))
-    if not pid or any(c.isspace() for c in pid):
-        problems.append(f"{where}: parameterId {pid!r} is empty or holds whitespace. Fix: rename it.")
-    kinds = [k for k in _SPEC_KINDS if k in param]
-    if len(kinds) != 1:
-        return problems + [
-            f"{where}: needs exactly one of {', '.join(_SPEC_KINDS)}; found {kinds or 'none'}."
-        ]
-    kind = _SPEC_KINDS[kinds[0]]
-    spec = param[kinds[0]] or {}
-    if not isinstance(spec, Mapping):
-        return problems + [f"{where}: {kinds[0]} is {spec!r}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."]
-    scale = param.get("scaleType")
-    if scale not in (None, "SCALE_TYPE_UNSPECIFIED", *SCALE_TYPES):
-        problems.append(f"{where}: scaleType {scale!r} is unknown. Fix: use one of {', '.join(SCALE_TYPES)}.")
-    if grid and kind == "DOUBLE":
-        problems.append(
-            f"{where}: GRID_SEARCH cannot tune a DOUBLE parameter. Fix: use "
-            "discreteValueSpec with the values to try, or another algorithm."
-        )
-    if kind in ("DOUBLE", "INTEGER"):
-        low, high = _number(spec.get("minValue")), _number(spec.get("maxValue"))
-        if low is None or high is None:
-            problems.append(
-                f"{where}: minValue and maxValue must both be finite numbers, got "
-                f"{spec.get('minValue')!r} and {spec.get('maxValue')!r}. Fix: set both bounds."
-            )
-        elif not low < high:
-            problems.append(
-                f"{where}: minValue {low:g} must be less than maxValue {high:g}. "
-                "Fix: swap them, or use discreteValueSpec for a single value."
-            )
-        elif scale in ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE") and low <= 0:
-            problems.append(
-                f"{where}: {scale} needs positive bounds, got minValue {low:g}. "
-                "Fix: raise minValue above 0 or use UNIT_LINEAR_SCALE."
-            )
-    else:
-        values: Sequence[Any] = spec.get("values") or []
-        if not values:
-            problems.append(f"{where}: values is empty. Fix: list the values to try.")
-        if kind == "DISCRETE":
-            numbers = [_number(v) for v in values]
-            if any(n is None for n in numbers):
-                problems.append(
-                f"{where}: discrete values must be numbers, got {list(values)}. "
-                "Fix: use categoricalValueSpec for text values."
-            )
-            elif any(b <= a for a, b in zip(numbers, numbers[1:])):  # type: ignore[operator]
-                problems.append(
-                    f"{where}: discrete values must be strictly increasing, got {list(values)}. "
-                    f"Fix: write them sorted: {sorted(set(numbers))}."  # type: ignore[type-var]
-                )
-    return problems
 
 
 def load_job(path: str | Path) -> JobSpec:

@@ -29,7 +29,7 @@ from typing import Any
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.results import StudyResults, TrialResult
-from vertex_hydra.search import directions, make_sampler
+from vertex_hydra.local.search import directions, make_sampler
 
 __all__ = [
     "STORE_FILE",

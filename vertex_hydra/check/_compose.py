@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_hydra._check_messages import (
+from vertex_hydra.check._messages import (
     Outcome,
     baseline_problem,
     failure,
     float_problem,
 )
-from vertex_hydra._probe import (
+from vertex_hydra.check._probe import (
     Composition,
     command_text,
     error_keys,
