@@ -39,7 +39,12 @@ Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``vertex-hydra`` argument parser with every available subcommand."""
+    """Build the ``vertex-hydra`` argument parser with every available subcommand.
+
+    Example:
+        >>> build_parser().parse_args(["check", "job.yaml"]).command
+        'check'
+    """
     parser = argparse.ArgumentParser(
         prog="vertex-hydra",
         description=_DESCRIPTION,
@@ -62,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         0 on success, 1 when the job has problems, 2 on a usage error.
+
+    Example:
+        >>> main(["check", "examples/digits/job.yaml"])  # doctest: +SKIP
+        0
     """
     parser = build_parser()
     try:

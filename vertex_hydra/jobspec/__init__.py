@@ -297,6 +297,10 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
 
     Raises:
         ConfigurationError: The file is missing, unreadable or not a mapping.
+
+    Example:
+        >>> read_job_file("examples/digits/job.yaml")["maxTrialCount"]  # doctest: +SKIP
+        8
     """
     import yaml
 

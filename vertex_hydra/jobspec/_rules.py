@@ -36,6 +36,10 @@ def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
         ``[]`` when gcloud would accept the fields, a one-item list with gcloud's
         message otherwise, or ``None`` when ``google-cloud-aiplatform`` (the
         ``cloud`` extra) is not installed.
+
+    Example:
+        >>> schema_problems({"maxTrialCont": 4})  # doctest: +SKIP
+        ['Message type "google.cloud.aiplatform.v1.HyperparameterTuningJob" has no field named "maxTrialCont" ... Fix: did you mean \'maxTrialCount\'? ...']
     """
     from vertex_hydra.jobspec._schema import tuning_job_message
 
@@ -89,7 +93,12 @@ def _number(value: Any) -> float | None:
 
 
 def rule_problems(raw: Mapping[str, Any]) -> list[str]:
-    """Check what the schema alone does not, each problem as one sentence with its fix."""
+    """Check what the schema alone does not, each problem as one sentence with its fix.
+
+    Example:
+        >>> rule_problems({"studySpec": {"metrics": [{"metricId": "loss", "goal": "MINIMIZE"}], "parameters": []}})[0]
+        'studySpec.parameters is empty. Fix: add at least one parameter to tune.'
+    """
     problems: list[str] = []
     study = raw.get("studySpec")
     if not isinstance(study, Mapping):

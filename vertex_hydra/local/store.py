@@ -69,6 +69,11 @@ def open_study(workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -
         ConfigurationError: ``workdir`` already holds a study and ``resume`` is
             off; ``resume`` is on and there is no study; or the job file's
             metrics, parameters or algorithm changed since the study began.
+
+    Example:
+        >>> study = open_study(Path("vh-runs/digits"), load_job("job.yaml"), seed=0, resume=False)  # doctest: +SKIP
+        >>> study.study_name  # doctest: +SKIP
+        'vertex-hydra'
     """
     import optuna
 
@@ -114,7 +119,12 @@ def trial_id(trial: Any) -> str:
 
 
 def counts_toward_study(trial: Any) -> bool:
-    """Whether a stored trial counts toward ``maxTrialCount`` (not an interrupted one)."""
+    """Whether a stored trial counts toward ``maxTrialCount`` (not an interrupted one).
+
+    Example:
+        >>> [t.number for t in study.trials if counts_toward_study(t)]  # doctest: +SKIP
+        [0, 1, 3]
+    """
     from optuna.trial import TrialState
 
     if trial.state == TrialState.WAITING:
@@ -128,6 +138,9 @@ def record_trial(
     """Store a finished trial's outcome and tell Optuna (COMPLETE or FAIL).
 
     ``curve`` holds ``[step, elapsed_seconds, {metricId: value}]`` per measurement.
+
+    Example:
+        >>> record_trial(study, optuna_trial, result)  # doctest: +SKIP
     """
     from optuna.trial import TrialState
 
@@ -145,6 +158,9 @@ def interrupt_trial(study: Any, trial_number: int) -> None:
 
     The order matters: if the runner dies in between, the trial is still
     RUNNING and :func:`requeue_stale_trials` finishes the job without queuing twice.
+
+    Example:
+        >>> interrupt_trial(study, optuna_trial)  # doctest: +SKIP
     """
     from optuna.trial import TrialState
 
@@ -168,6 +184,10 @@ def requeue_stale_trials(study: Any) -> list[str]:
 
     Returns:
         Their trial ids.
+
+    Example:
+        >>> requeue_stale_trials(study)  # doctest: +SKIP
+        2
     """
     from optuna.trial import TrialState
 
@@ -178,7 +198,12 @@ def requeue_stale_trials(study: Any) -> list[str]:
 
 
 def load_results(study: Any, job: JobSpec) -> StudyResults:
-    """The study's finished and running trials as :class:`StudyResults` (interrupted ones left out)."""
+    """The study's finished and running trials as :class:`StudyResults` (interrupted ones left out).
+
+    Example:
+        >>> load_results(study, job).best().trial_id  # doctest: +SKIP
+        '4'
+    """
     from optuna.trial import TrialState
 
     trials: list[TrialResult] = []
