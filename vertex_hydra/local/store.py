@@ -187,7 +187,7 @@ def requeue_stale_trials(study: Any) -> list[str]:
 
     Example:
         >>> requeue_stale_trials(study)  # doctest: +SKIP
-        2
+        ['3', '4']
     """
     from optuna.trial import TrialState
 
