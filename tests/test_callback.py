@@ -158,6 +158,41 @@ ACC, LOSS = [0.2, 0.8, 0.6], [0.9, 0.1, 0.4]
 
 
 @pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("second checkpoint monitors it", (0.9, "epoch=0")),
+        ("checkpoint ranks the other way", (0.3, None)),
+        ("checkpoint skipped the best epoch", (0.9, None)),
+    ],
+)
+def test_final_checkpoint_path_holds_the_reported_value(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, case: str, expected: tuple[float, str | None]
+) -> None:
+    by_acc = checkpoint(pl, tmp_path, monitor="val/acc", mode="max")
+    callbacks: dict[str, list[Any]] = {
+        "second checkpoint monitors it": [
+            checkpoint(pl, tmp_path / "loss", monitor="val/loss", mode="min"),
+            by_acc,
+            HypertuneCallback("val/acc"),  # mode from the checkpoint that monitors it
+        ],
+        "checkpoint ranks the other way": [by_acc, HypertuneCallback(mode="min")],
+        "checkpoint skipped the best epoch": [
+            checkpoint(pl, tmp_path, monitor="val/acc", mode="max", every_n_epochs=2),
+            HypertuneCallback(),
+        ],
+    }
+    make_trainer(pl, tmp_path, callbacks[case]).fit(scripted_module(pl, [0.9, 0.3, 0.5], LOSS))
+    final = read_lines(metric_file)[-1]
+    value, checkpoint_name = expected
+    assert final["val/acc"] == text(value)
+    if checkpoint_name is None:
+        assert final["checkpoint_path"] == ""
+    else:
+        assert final["checkpoint_path"] == by_acc.best_model_path
+        assert Path(final["checkpoint_path"]).name.startswith(checkpoint_name)
+
+
+@pytest.mark.parametrize(
     ("watchers", "kwargs", "expected"),
     [
         ([("ckpt", "val/acc", "max"), ("es", "val/loss", "min")], {}, ("val/acc", "max")),
@@ -329,6 +364,7 @@ def test_state_of_another_monitor_is_ignored() -> None:
         ({"monitor": ""}, r"HypertuneCallback\(monitor=''\): expected a metric name"),
         ({"tag": ""}, r"HypertuneCallback\(tag=''\): expected the study's metricId"),
         ({"substitute_nonfinite": math.nan}, r"substitute_nonfinite=nan\): the substitute must be finite"),
+        ({"substitute_nonfinite": "0"}, r"substitute_nonfinite='0'\): the substitute must be finite"),
     ],
 )
 def test_invalid_arguments(kwargs: dict[str, Any], match: str) -> None:

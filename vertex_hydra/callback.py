@@ -54,6 +54,13 @@ def _check_choice(name: str, value: object, choices: tuple[str | None, ...]) -> 
         )
 
 
+def _is_finite_number(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except TypeError:  # e.g. a quoted YAML value, substitute_nonfinite: "0"
+        return False
+
+
 class HypertuneCallback(_CallbackBase):
     """Report the monitored metric to Vertex AI after every validation epoch, and once at fit end.
 
@@ -112,7 +119,7 @@ class HypertuneCallback(_CallbackBase):
                 f"HypertuneCallback(tag={tag!r}): expected the study's metricId, e.g. "
                 "'val/acc', or None to use CLOUD_ML_HP_METRIC_TAG, else the monitor name."
             )
-        if substitute_nonfinite is not None and not math.isfinite(substitute_nonfinite):
+        if substitute_nonfinite is not None and not _is_finite_number(substitute_nonfinite):
             raise ConfigurationError(
                 f"HypertuneCallback(substitute_nonfinite={substitute_nonfinite!r}): the "
                 "substitute must be finite. Fix: pass e.g. 0.0, or None to skip such reports."
@@ -259,11 +266,25 @@ class HypertuneCallback(_CallbackBase):
                 stacklevel=2,
             )
             return
-        checkpoint = getattr(trainer, "checkpoint_callback", None)
-        path = ""
-        if self.final == "best" and getattr(checkpoint, "monitor", None) == self.monitor:
-            path = str(getattr(checkpoint, "best_model_path", "") or "")
+        path = self._checkpoint_of(trainer, value) if self.final == "best" else ""
         self._report(value, int(trainer.global_step), path)
+
+    def _checkpoint_of(self, trainer: Any, value: float) -> str:
+        # Only a ModelCheckpoint that ranks the same metric the same way, and
+        # whose best score is the value reported, holds the weights behind it
+        # (it may save every n epochs, or be told the opposite mode). Its score
+        # is unknown after a resume into a new dirpath; trust the path then.
+        for checkpoint in getattr(trainer, "checkpoint_callbacks", []):
+            path = getattr(checkpoint, "best_model_path", "")
+            score = getattr(checkpoint, "best_model_score", None)
+            if (
+                path
+                and getattr(checkpoint, "monitor", None) == self.monitor
+                and getattr(checkpoint, "mode", None) == self.mode
+                and (score is None or float(score) == value)
+            ):
+                return str(path)
+        return ""
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best and last values seen, saved into Lightning checkpoints.
