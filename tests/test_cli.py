@@ -85,6 +85,39 @@ def test_check_rule_problem_exits_1(capsys: pytest.CaptureFixture[str], tmp_path
     assert "trial configs not composed" in out
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"maxTrialCount": "many"}, "maxTrialCount is the text 'many', not a whole number of trials."),
+        ({"trialJobSpec": 5}, "trialJobSpec is the int 5, not a mapping."),
+        ({"trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": "python t.py"}}]}},
+         ("containerSpec.command is the text 'python t.py', not a list. Fix: write it as a YAML list, "
+          "e.g. [python, t.py].")),
+    ],
+    ids=["count", "trial-job-spec", "command"],
+)  # fmt: skip
+def test_check_wrong_types_are_one_sentence_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    raw = yaml.safe_load(PLAIN_JOB.read_text(encoding="utf-8"))
+    raw.update(change)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["check", str(path), "--no-color"]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.out
+    assert "trial configs not composed" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_check_invalid_yaml_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text("studySpec: [unclosed\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(line 1, column 12)" in err and "Fix: correct the YAML" in err
+
+
 @pytest.mark.slow
 def test_check_digits_prints_a_table_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(DIGITS_JOB), "--no-color"]) == 0

@@ -77,11 +77,22 @@ def test_read_job_file_missing(tmp_path: Path) -> None:
         read_job_file(tmp_path / "nope.yaml")
 
 
-def test_read_job_file_invalid_yaml(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("studySpec: [unclosed\n", (r"while parsing a flow sequence \(line 1, column 12\): expected ',' or "
+                                     r"'\]', but got '<stream end>' \(line 2, column 1\)\. Fix: correct the YAML")),
+        ("a: 1\n b: 2\n", r"mapping values are not allowed here \(line 2, column 3\)\. Fix:"),
+        ("a:\n\tb: 2\n", (r"while scanning for the next token: found character '\\t' that cannot start "
+                           r"any token \(line 2, column 1\)\. Fix: .*spaces, not tabs")),
+    ],
+)  # fmt: skip
+def test_read_job_file_invalid_yaml(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "job.yaml"
-    path.write_text("studySpec: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"job\.yaml' is not valid YAML"):
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"job\.yaml' is not valid YAML: " + match) as caught:
         read_job_file(path)
+    assert "\n" not in str(caught.value) and "<unicode string>" not in str(caught.value)
 
 
 def test_read_job_file_not_a_mapping(tmp_path: Path) -> None:
@@ -127,6 +138,12 @@ def test_schema_accepts_the_digits_example() -> None:
             r"Failed to parse maxTrialCount field: .*'many'.* Fix: write the field as the "
             r"HyperparameterTuningJob reference says",
             id="bad-number",
+        ),
+        pytest.param(
+            job_with(studySpec__metrics={"metricId": "val_loss", "goal": "MINIMIZE"}),
+            r"repeated field metrics must be in \[\] .* at HyperparameterTuningJob\.studySpec\. "
+            r"Fix: write metrics as a YAML list, e\.g\. metrics: \[a, b\]\.$",
+            id="not-a-list",
         ),
     ],
 )
@@ -229,6 +246,85 @@ RULES = [
         r"studySpec is missing\. Fix: add studySpec",
         id="no-study-spec",
     ),
+    # Wrong types: each is one sentence, never a crash or a character-by-character reading.
+    pytest.param(
+        job_with(maxTrialCount="many"),
+        r"maxTrialCount is the text 'many', not a whole number of trials\. Fix: write e\.g\. maxTrialCount: 4\.",
+        id="count-not-a-number",
+    ),
+    pytest.param(
+        job_with(parallelTrialCount=-1),
+        r"parallelTrialCount is the int -1, not a whole number of trials\.",
+        id="count-negative",
+    ),
+    pytest.param(
+        job_with(maxFailedTrialCount=1.5),
+        r"maxFailedTrialCount is the float 1\.5, not a whole number",
+        id="count-fractional",
+    ),
+    pytest.param(
+        job_with(studySpec=["metrics"]),
+        r"studySpec is a list, not a mapping\. Fix: write studySpec: \{metrics",
+        id="study-spec-not-mapping",
+    ),
+    pytest.param(
+        job_with(studySpec__metrics={"metricId": "val_loss", "goal": "MINIMIZE"}),
+        r"studySpec\.metrics is a mapping, not a list\. Fix: write it as a YAML list, e\.g\. \[\{metricId",
+        id="metrics-not-a-list",
+    ),
+    pytest.param(
+        job_with(studySpec__parameters={"parameterId": "model.lr"}),
+        r"studySpec\.parameters is a mapping, not a list\. Fix: write it as a YAML list",
+        id="parameters-not-a-list",
+    ),
+    pytest.param(
+        job_with(studySpec__parameters__2__parameterId="data.batch_size"),
+        r"parameterId 'data\.batch_size' appears 2 times\. Fix: tune each parameter once",
+        id="duplicate-parameter-id",
+    ),
+    pytest.param(
+        job_with(studySpec__parameters__1__discreteValueSpec={"values": "32, 64"}),
+        r"\(data\.batch_size\): values is the text '32, 64', not a list\. Fix: write it as a YAML list, "
+        r"e\.g\. \[32, 64\]\.",
+        id="values-not-a-list",
+    ),
+    pytest.param(
+        job_with(trialJobSpec="img"),
+        r"trialJobSpec is the text 'img', not a mapping\. Fix: write trialJobSpec: \{workerPoolSpecs",
+        id="trial-job-spec-not-mapping",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs={"containerSpec": {"imageUri": "i"}}),
+        r"trialJobSpec\.workerPoolSpecs is a mapping, not a list\. Fix: write it as a YAML list",
+        id="pools-not-a-list",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs=[None]),
+        r"workerPoolSpecs\[0\] is empty, not a mapping\. Fix: write it as \{machineSpec",
+        id="pool-empty",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs__0__containerSpec="img"),
+        r"workerPoolSpecs\[0\]\.containerSpec is the text 'img', not a mapping\. Fix: write containerSpec:",
+        id="container-not-mapping",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs__0__containerSpec={"imageUri": "i", "command": "python train.py"}),
+        r"containerSpec\.command is the text 'python train\.py', not a list\. Fix: write it as a YAML list, "
+        r"e\.g\. \[python, train\.py\]\.",
+        id="command-not-a-list",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs__0__containerSpec={
+            "imageUri": "i", "command": ["python"], "args": "experiment=x"}),
+        r"containerSpec\.args is the text 'experiment=x', not a list\. Fix: .*\[experiment=x\]",
+        id="args-not-a-list",
+    ),
+    pytest.param(
+        job_with(trialJobSpec__workerPoolSpecs=[{"pythonPackageSpec": {"executorImageUri": "i"}}]),
+        r"pythonPackageSpec\.pythonModule is empty\. Fix: name the module .*pythonModule: trainer\.task",
+        id="python-module-missing",
+    ),
 ]
 
 
@@ -242,6 +338,13 @@ def test_each_rule(raw: dict[str, Any], match: str) -> None:
 
 def test_valid_job_has_no_rule_problems() -> None:
     assert rule_problems(VALID) == []
+
+
+def test_counts_written_as_text_or_integral_floats_are_read() -> None:
+    raw = job_with(maxTrialCount="6", parallelTrialCount=2.0, maxFailedTrialCount="0")
+    assert rule_problems(raw) == []
+    job = JobSpec.from_dict(raw)
+    assert (job.max_trial_count, job.parallel_trial_count, job.max_failed_trial_count) == (6, 2, 0)
 
 
 # --- the model -----------------------------------------------------------------------------

@@ -168,9 +168,9 @@ class JobSpec:
             raw=raw,
             parameters=tuple(_parameter(p) for p in study["parameters"]),
             metrics=tuple(MetricSpec(m["metricId"], m["goal"]) for m in study["metrics"]),
-            max_trial_count=int(raw.get("maxTrialCount") or 1),
-            parallel_trial_count=int(raw.get("parallelTrialCount") or 1),
-            max_failed_trial_count=int(raw.get("maxFailedTrialCount") or 0),
+            max_trial_count=int(float(raw.get("maxTrialCount") or 1)),
+            parallel_trial_count=int(float(raw.get("parallelTrialCount") or 1)),
+            max_failed_trial_count=int(float(raw.get("maxFailedTrialCount") or 0)),
             algorithm=_unset_to_none(study.get("algorithm"), "ALGORITHM_UNSPECIFIED"),
             measurement_selection=_unset_to_none(
                 study.get("measurementSelectionType"), "MEASUREMENT_SELECTION_TYPE_UNSPECIFIED"
@@ -316,13 +316,28 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigurationError(f"job file {str(path)!r} is not valid YAML: {error}") from None
+        raise ConfigurationError(
+            f"job file {str(path)!r} is not valid YAML: {_yaml_problem(error)}. Fix: correct the "
+            "YAML at that line (indentation with spaces, not tabs; closed brackets and quotes)."
+        ) from None
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"job file {str(path)!r} must hold a mapping (a HyperparameterTuningJob), "
             f"got {type(data).__name__}."
         )
     return data
+
+
+def _yaml_problem(error: Exception) -> str:
+    """PyYAML's explanation on one line, each part with its line and column (1-based)."""
+
+    def part(text: Any, mark: Any) -> str:
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return f"{' '.join(str(text).split())}{where}" if text else ""
+
+    context = part(getattr(error, "context", None), getattr(error, "context_mark", None))
+    problem = part(getattr(error, "problem", None), getattr(error, "problem_mark", None))
+    return ": ".join(p for p in (context, problem) if p) or " ".join(str(error).split())
 
 
 def load_job(path: str | Path) -> JobSpec:

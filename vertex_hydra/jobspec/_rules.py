@@ -52,13 +52,16 @@ def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
         json_format.ParseDict(dict(raw), message())
     except json_format.ParseError as error:
         text = str(error)
-        return [f"{text.split(chr(10))[0].strip()} {_schema_fix(text, message.DESCRIPTOR.file.pool)}"]
+        # protobuf ends some messages with "..." or ".." (its own period after a path's).
+        first = text.split("\n")[0].strip().rstrip(".")
+        return [f"{first}. {_schema_fix(text, message.DESCRIPTOR.file.pool)}"]
     return []
 
 
 _UNKNOWN_FIELD = re.compile(r'no field named "([^"]+)" at "([^"]+)"')
 _FIELD_LIST = re.compile(r"Available Fields\(except extensions\): \"\[(.*?)\]\"")
 _BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type (\S+) at")
+_NOT_A_LIST = re.compile(r"repeated field (\w+) must be in \[\]")
 _REFERENCE = (
     "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/"
     "projects.locations.hyperparameterTuningJobs"
@@ -73,6 +76,9 @@ def _schema_fix(error: str, pool: Any) -> str:
         close = difflib.get_close_matches(unknown.group(1), names, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return f"Fix: {hint}fields allowed at {unknown.group(2)}: {', '.join(names)}."
+    repeated = _NOT_A_LIST.search(error)
+    if repeated:
+        return f"Fix: write {repeated.group(1)} as a YAML list, e.g. {repeated.group(1)}: [a, b]."
     enum = _BAD_ENUM.search(error)
     if enum:
         try:
@@ -99,12 +105,20 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
         >>> rule_problems({"studySpec": {"metrics": [{"metricId": "loss", "goal": "MINIMIZE"}], "parameters": []}})[0]
         'studySpec.parameters is empty. Fix: add at least one parameter to tune.'
     """
-    problems: list[str] = []
+    problems = _count_problems(raw)
     study = raw.get("studySpec")
+    if study is None:
+        return problems + ["studySpec is missing. Fix: add studySpec with metrics and parameters."]
     if not isinstance(study, Mapping):
-        return ["studySpec is missing. Fix: add studySpec with metrics and parameters."]
+        return [*problems, (
+            f"studySpec is {_kind(study)}, not a mapping. Fix: write studySpec: "
+            "{metrics: [...], parameters: [...]}."
+        )]  # fmt: skip
     metrics = study.get("metrics") or []
-    if not metrics:
+    if not isinstance(metrics, (list, tuple)):
+        problems.append(_not_a_list("studySpec.metrics", metrics, "[{metricId: val_loss, goal: MINIMIZE}]"))
+        metrics = []
+    elif not metrics:
         problems.append("studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}.")
     for i, metric in enumerate(metrics):
         if not isinstance(metric, Mapping):
@@ -122,8 +136,19 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
                 "Fix: set goal to MAXIMIZE or MINIMIZE."
             )
     parameters = study.get("parameters") or []
-    if not parameters:
+    if not isinstance(parameters, (list, tuple)):
+        problems.append(_not_a_list(
+            "studySpec.parameters", parameters, "[{parameterId: model.lr, doubleValueSpec: {...}}]"
+        ))  # fmt: skip
+        parameters = []
+    elif not parameters:
         problems.append("studySpec.parameters is empty. Fix: add at least one parameter to tune.")
+    ids = [str(p.get("parameterId")) for p in parameters if isinstance(p, Mapping)]
+    for pid in sorted({pid for pid in ids if ids.count(pid) > 1}):
+        problems.append(
+            f"studySpec.parameters: parameterId {pid!r} appears {ids.count(pid)} times. "
+            "Fix: tune each parameter once; merge the values into one spec."
+        )
     grid = study.get("algorithm") == "GRID_SEARCH"
     for i, param in enumerate(parameters):
         if not isinstance(param, Mapping):
@@ -133,17 +158,79 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
             )
             continue
         problems += _parameter_problems(i, param, grid)
-    pools = (raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+    return problems + _pool_problems(raw.get("trialJobSpec"))
+
+
+def _kind(value: Any) -> str:
+    """How a wrong value reads in a message: ``the text 'a b'``, ``a mapping``, ``the number 3``."""
+    if value is None:
+        return "empty"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"the {type(value).__name__} {value!r}"
+
+
+def _not_a_list(where: str, value: Any, example: str) -> str:
+    if isinstance(value, str) and value.split():
+        example = f"[{', '.join(value.replace(',', ' ').split())}]"
+    return f"{where} is {_kind(value)}, not a list. Fix: write it as a YAML list, e.g. {example}."
+
+
+def _count_problems(raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for name in ("maxTrialCount", "parallelTrialCount", "maxFailedTrialCount"):
+        value = raw.get(name)
+        number = None if isinstance(value, bool) else _number(value)
+        if value is not None and (number is None or not number.is_integer() or number < 0):
+            problems.append(
+                f"{name} is {_kind(value)}, not a whole number of trials. Fix: write e.g. {name}: 4."
+            )
+    return problems
+
+
+def _pool_problems(trial: Any) -> list[str]:
+    """``trialJobSpec.workerPoolSpecs[0]``: a container or Python package that can start a trial."""
+    if trial is not None and not isinstance(trial, Mapping):
+        return [f"trialJobSpec is {_kind(trial)}, not a mapping. Fix: write trialJobSpec: {{workerPoolSpecs: [...]}}."]
+    pools = (trial or {}).get("workerPoolSpecs") or []
+    example = "[{machineSpec: {machineType: n1-standard-4}, replicaCount: 1, containerSpec: {...}}]"
+    if not isinstance(pools, (list, tuple)):
+        return [_not_a_list("trialJobSpec.workerPoolSpecs", pools, example)]
     if not pools:
-        problems.append(
+        return [(
             "trialJobSpec.workerPoolSpecs is empty. Fix: add one with a containerSpec "
             "(imageUri, command) or a pythonPackageSpec."
-        )
-    elif not ({"containerSpec", "pythonPackageSpec"} & set(pools[0] or {})):
-        problems.append(
-            "trialJobSpec.workerPoolSpecs[0] has neither containerSpec nor pythonPackageSpec. "
+        )]  # fmt: skip
+    pool = pools[0]
+    where = "trialJobSpec.workerPoolSpecs[0]"
+    if not isinstance(pool, Mapping):
+        return [f"{where} is {_kind(pool)}, not a mapping. Fix: write it as {example[1:-1]}."]
+    kinds = [k for k in ("containerSpec", "pythonPackageSpec") if k in pool]
+    if not kinds:
+        return [(
+            f"{where} has neither containerSpec nor pythonPackageSpec. "
             "Fix: add containerSpec: {imageUri: ..., command: [python, train.py]}."
-        )
+        )]  # fmt: skip
+    problems = []
+    for kind in kinds:
+        spec = pool[kind]
+        if not isinstance(spec, Mapping):
+            problems.append(f"{where}.{kind} is {_kind(spec)}, not a mapping. Fix: write "
+                            f"{kind}: {{imageUri: ..., command: [python, train.py]}}.")  # fmt: skip
+            continue
+        for name in ("command", "args"):
+            if spec.get(name) is not None and not isinstance(spec[name], (list, tuple)):
+                problems.append(_not_a_list(f"{where}.{kind}.{name}", spec[name], "[python, train.py]"))
+        module = spec.get("pythonModule")
+        if kind == "pythonPackageSpec" and not (isinstance(module, str) and module.strip()):
+            problems.append(
+                f"{where}.pythonPackageSpec.pythonModule is {_kind(module)}. Fix: name the "
+                "module Vertex runs with 'python -m', e.g. pythonModule: trainer.task."
+            )
     return problems
 
 
@@ -189,6 +276,8 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
             )
     else:
         values: Sequence[Any] = spec.get("values") or []
+        if not isinstance(values, (list, tuple)):
+            return problems + [_not_a_list(f"{where}: values", values, "[32, 64, 128]")]
         if not values:
             problems.append(f"{where}: values is empty. Fix: list the values to try.")
         if kind == "DISCRETE":
