@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -358,6 +359,49 @@ def test_missing_config_group_option(tmp_path: Path) -> None:
         r"Fix: try only the available options"
     )):  # fmt: skip
         raise_problem(result, "model")
+
+
+@pytest.mark.slow
+def test_parameter_on_a_config_node(tmp_path: Path) -> None:
+    # `model` is a plain node (lr, depth, act), not a config group: Hydra lets a value replace it.
+    node = {"parameterId": "model", "categoricalValueSpec": {"values": ["small", "large"]}}
+    result = check_job(write_job(tmp_path, "plain_app.py", [node, LR]))
+    assert row(result, "model").received == ("small", "large")
+    assert row(result, "model").status == "replaces a config node"
+    assert row(result, "model.lr").status == "removed by model"
+    assert [p.subject for p in result.problems] == ["model", "model.lr"]
+    with pytest.raises(ConfigurationError, match=(
+        r"'model' is a config node \(lr, depth, act\), and --model=small replaces all of it with 'small', "
+        r"so code that reads model\.<name> fails\. Fix: point the parameterId at the key to tune inside it, "
+        r"e\.g\. 'model\.lr'; or, to choose between whole nodes, make 'model' a config group"
+    )):  # fmt: skip
+        raise_problem(result, "model")
+    with pytest.raises(ConfigurationError, match=(
+        r"--model\.lr=1e-05 is lost: model replaces the node above 'model\.lr' in the same trial, "
+        r"so the config has no 'model\.lr'\. Fix: tune 'model\.lr' or 'model', not both"
+    )):  # fmt: skip
+        raise_problem(result, "model.lr")
+
+
+@pytest.mark.slow
+def test_python_package_spec_runs_python_m_module(tmp_path: Path) -> None:
+    # The package Vertex would install, here importable from the job file's folder.
+    package = tmp_path / "trainer"
+    shutil.copytree(APPS / "conf", package / "conf")
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    shutil.copy(APPS / "plain_app.py", package / "task.py")
+    path = write_job(tmp_path, "plain_app.py", [BATCH, dict(BATCH, parameterId="data.batch_sz")])
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["trialJobSpec"]["workerPoolSpecs"][0] = {"pythonPackageSpec": {
+        "executorImageUri": "us-docker.pkg.dev/vertex-ai/training/pytorch-cpu.2-2:latest",
+        "packageUris": ["gs://bucket/trainer-0.1.tar.gz"], "pythonModule": "trainer.task",
+        "args": ["trainer.max_epochs=3"]}}  # fmt: skip
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = check_job(path)
+    assert result.command == (sys.executable, "-m", "trainer.task", "trainer.max_epochs=3")
+    assert row(result, "data.batch_size").status == "OK"
+    assert row(result, "data.batch_size").received == (16, 32, 64)
+    assert row(result, "data.batch_sz").status == "key missing; did you mean data.batch_size?"
 
 
 @pytest.mark.slow

@@ -24,12 +24,15 @@ from vertex_hydra.check._messages import (
     baseline_problem,
     failure,
     float_problem,
+    lost_key_problem,
+    node_problem,
 )
 from vertex_hydra.check._probe import (
     Composition,
     command_text,
     error_keys,
     essential_error,
+    is_missing_key_error,
     run_compositions,
 )
 from vertex_hydra.check import ParameterRow, Problem, flatten_keys
@@ -188,10 +191,15 @@ def compose_rows(
                 split.append(comp)
                 again += [{pid: value} for pid, value in comp.params.items()]
                 continue
-            value = comp.params[culprit]
-            failed.setdefault((culprit, slots[culprit]), failure(
-                params[culprit], value, comp, keys[culprit], key_errors[culprit], existing, timeout
-            ))  # fmt: skip
+            value, parent = comp.params[culprit], _parent(culprit, keys)
+            if parent in comp.params and keys[culprit] in existing and is_missing_key_error(comp.stderr):
+                # An existing key that is missing here: the parent's value replaced its node first.
+                outcome = lost_key_problem(params[culprit], value, keys[culprit] or "", parent)
+            else:
+                outcome = failure(
+                    params[culprit], value, comp, keys[culprit], key_errors[culprit], existing, timeout
+                )
+            failed.setdefault((culprit, slots[culprit]), outcome)
             rest = {pid: v for pid, v in comp.params.items() if pid != culprit}
             if rest:
                 again.append(rest)
@@ -203,7 +211,8 @@ def compose_rows(
     judged: list[ParameterRow] = []
     for pid, param in params.items():
         default = select(baseline.config, keys[pid] or "")
-        row = _row(param, probes[pid], keys[pid], received, failed, default, None, coerce)
+        parent = _parent(pid, keys)
+        row = _row(param, probes[pid], keys[pid], received, failed, default, None, coerce, parent)
         judged.append(row)
         if row.problem is not None:
             problems.append(Problem(pid, row.problem))
@@ -216,6 +225,13 @@ def compose_rows(
     return Composed(tuple(judged), problems, 1 + width, runs)
 
 
+def _parent(pid: str, keys: Mapping[str, str | None]) -> str | None:
+    """Another parameter whose key is a node above ``pid``'s key (``model.opt`` above ``model.opt.lr``)."""
+    key = keys[pid]
+    above = [other for other, k in keys.items() if other != pid and k and key and key.startswith(k + ".")]
+    return above[0] if above else None
+
+
 def _row(
     param: ParameterSpec,
     values: list[float | str],
@@ -225,6 +241,7 @@ def _row(
     default: Any,
     status: str | None,
     coerce: bool = True,
+    parent: str | None = None,
 ) -> ParameterRow:
     pid = param.parameter_id
     got = [received.get((pid, i), _ABSENT) for i in range(len(values))]
@@ -232,12 +249,11 @@ def _row(
     if outcome is None and status is None:
         for i, value in enumerate(got):
             if value is _ABSENT and key is not None and not key.startswith("hydra."):
-                outcome = ("not in config", (
-                    f"{param.vertex_arg(values[i])} composed, but the job config has no {key!r}. "
-                    "Fix: check the app's rename= for this parameter."
-                ))  # fmt: skip
-            elif value is not _ABSENT:
-                outcome = float_problem(param, value, default, coerce)
+                outcome = lost_key_problem(param, values[i], key, parent)
+            elif value is not _ABSENT and key is not None:
+                outcome = node_problem(param, value, key, default) or float_problem(
+                    param, value, default, coerce
+                )
             if outcome is not None:
                 break
     return ParameterRow(

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from vertex_hydra.check._probe import (
@@ -22,7 +23,7 @@ from vertex_hydra.check._probe import (
 from vertex_hydra.check import suggest_keys
 from vertex_hydra.jobspec import ParameterSpec
 
-__all__ = ["Outcome", "failure", "float_problem", "baseline_problem"]
+__all__ = ["Outcome", "failure", "float_problem", "node_problem", "lost_key_problem", "baseline_problem"]
 
 #: ``(short status for the table, full message with its fix)``.
 Outcome = tuple[str, str]
@@ -121,6 +122,56 @@ def float_problem(
             f"the config received {value!r} (float) but {why}: {cause}; code that needs an int "
             f"(DataLoader(batch_size=...), range(), nn.Linear) then fails. Fix: {fix}"
         ),
+    )
+
+
+def node_problem(param: ParameterSpec, value: Any, key: str, default: Any) -> Outcome | None:
+    """A parameter whose key holds a config node (a mapping) that a plain value replaced.
+
+    Returns:
+        The outcome, or ``None`` when ``key`` is no node or received a node (a config group option).
+
+    Example:
+        >>> node_problem(ParameterSpec("model.opt", "DOUBLE", 0.1, 1.0), 0.1, "model.opt",
+        ...              {"lr": 0.01, "momentum": 0.9})[0]
+        'replaces a config node'
+    """
+    if not isinstance(default, Mapping) or isinstance(value, Mapping):
+        return None
+    names = [str(name) for name in default]
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    leaf = next((n for n in names if not n.startswith("_")), None)
+    example = f", e.g. '{key}.{leaf}'" if leaf else ""
+    group = (
+        f"; or, to choose between whole nodes, make {key!r} a config group with one file per value"
+        if param.kind == "CATEGORICAL" else ""
+    )  # fmt: skip
+    return "replaces a config node", (
+        f"{key!r} is a config node ({shown}), and {param.vertex_arg(value)} replaces all of it "
+        f"with {value!r}, so code that reads {key}.<name> fails. Fix: point the parameterId "
+        f"at the key to tune inside it{example}{group}."
+    )
+
+
+def lost_key_problem(param: ParameterSpec, value: float | str, key: str, parent: str | None) -> Outcome:
+    """A parameter whose key, present without parameters, is absent from the trial's config.
+
+    ``parent`` is another parameter of the same trial whose key lies above ``key``:
+    its value replaced the node that held ``key`` (before or after ``key`` was set).
+
+    Example:
+        >>> lost_key_problem(ParameterSpec("lr", "DOUBLE", 0.1, 1.0), 0.1, "model.lr", None)[0]
+        'not in config'
+    """
+    token = param.vertex_arg(value)
+    if parent is not None:
+        return f"removed by {parent}", (
+            f"{token} is lost: {parent} replaces the node above {key!r} in the same trial, "
+            f"so the config has no {key!r}. Fix: tune {key!r} or {parent!r}, not both; see {parent}'s row."
+        )
+    return "not in config", (
+        f"{token} composed, but the job config has no {key!r}. "
+        "Fix: check the app's rename= for this parameter."
     )
 
 
