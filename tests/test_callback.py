@@ -396,6 +396,38 @@ def test_works_with_only_one_namespace_installed(blocked: str, kept: str) -> Non
     assert all(m.startswith(kept) for m in modules), modules
 
 
+def test_lightning_older_than_2_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vertex_hydra import _compat
+
+    monkeypatch.setattr(_compat, "_installed_version", lambda name: "1.9.5")
+    with pytest.raises(ImportError, match=r"needs lightning>=2.0 or pytorch-lightning>=2.0; found: .*1\.9\.5"):
+        _compat.callback_base.__wrapped__()
+    if len(NAMESPACES) == 2:
+        monkeypatch.setattr(_compat, "_installed_version", lambda name: "1.9.5" if "_" in name else "2.1.0")
+        assert _compat.callback_base.__wrapped__().__bases__ == (importlib.import_module(NAMESPACES[0]).Callback,)
+
+
+_LOGGER_KEPT = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+import lightning_utilities.core.rank_zero as shared
+before = (shared.log, shared.rank_zero_deprecation_category)
+from vertex_hydra import HypertuneCallback
+assert (shared.log, shared.rank_zero_deprecation_category) == before, shared.log.name
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(NAMESPACES) < 2, reason="needs both namespaces installed")
+@pytest.mark.parametrize("first", NAMESPACES)
+def test_importing_the_other_namespace_keeps_the_users_rank_zero_logger(first: str) -> None:
+    # Each namespace points lightning_utilities' shared rank-zero logger at itself on import.
+    result = subprocess.run(
+        [sys.executable, "-c", _LOGGER_KEPT, first], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_warnings_are_not_raised_for_a_clean_run(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReportWarning)
