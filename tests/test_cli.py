@@ -61,6 +61,7 @@ def test_check_missing_file_is_a_one_line_error(capsys: pytest.CaptureFixture[st
     ("option", "message"),
     [
         (["--timeout", "0"], r"--timeout must be positive, got 0\. Fix: e\.g\. --timeout 60\."),
+        (["--timeout", "nan"], r"--timeout must be positive, got nan\. Fix: e\.g\. --timeout 60\."),
         (["--jobs", "0"], r"--jobs must be at least 1, got 0\. Fix: e\.g\. --jobs 2\."),
     ],
 )

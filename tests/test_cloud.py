@@ -406,6 +406,19 @@ def test_results_accepts_a_bare_id_with_project_and_region(
 # --- messages for bad input ---------------------------------------------------
 
 
+def test_results_workdir_that_cannot_be_written(
+    vertex: FakeVertex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _served_job(vertex)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["results", NAME, "--workdir", str(blocker / "out"), "--api-endpoint", vertex.url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"vertex-hydra results: error: cannot write results to --workdir '{blocker / 'out'}': ")
+    assert "Fix: pass a folder you can write to" in err and len(err.splitlines()) == 1
+    assert vertex.requests == []  # refused before anything was fetched
+
+
 def test_bad_resource_name(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigurationError, match=r"must look like projects/P/locations/R/hyperparameterTuningJobs/ID, "
                                                  r"got 'jobs/7'\. Fix: copy the name"):  # fmt: skip
@@ -436,6 +449,23 @@ def test_image_needs_a_container_spec() -> None:
     with pytest.raises(ConfigurationError, match=r"--image 'img' replaces containerSpec\.imageUri, but no worker "
                                                  r"pool has a containerSpec\. Fix:"):  # fmt: skip
         build_request_body(raw, display_name="x", image="img")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--poll-interval", "0"], "--poll-interval must be positive, got 0. Fix: e.g. --poll-interval 30."),
+        (["--timeout", "-5"], "--timeout must be positive, got -5. Fix: e.g. --timeout 3600."),
+        (["--timeout", "nan"], "--timeout must be positive, got nan."),
+    ],
+)
+def test_wait_options_must_be_positive(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str], option: list[str], message: str
+) -> None:
+    assert _submit(vertex, "--no-check", "--wait", *option) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"vertex-hydra submit: error: {message}") and len(err.splitlines()) == 1
+    assert vertex.requests == []
 
 
 @pytest.mark.parametrize("option", ["--max-trial-count", "--parallel-trial-count"])

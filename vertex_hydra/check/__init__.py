@@ -278,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
     from vertex_hydra._table import use_color
     from vertex_hydra.errors import ConfigurationError
 
-    if args.timeout <= 0:
+    if not args.timeout > 0:  # also refuses nan
         raise ConfigurationError(f"--timeout must be positive, got {args.timeout:g}. Fix: e.g. --timeout 60.")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigurationError(f"--jobs must be at least 1, got {args.jobs}. Fix: e.g. --jobs 2.")

@@ -167,12 +167,9 @@ def preflight_check(job_path: str | Path, stream: TextIO) -> None:
     if result.ok:
         stream.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
         return
-    try:
-        from vertex_hydra.check._report import render
+    from vertex_hydra.check._report import render
 
-        stream.write(render(result, color=False) + "\n")
-    except ImportError:
-        stream.write("".join(f"  - {problem}\n" for problem in result.problems))
+    stream.write(render(result, color=False) + "\n")
     raise ConfigurationError(
         f"check found {len(result.problems)} problem(s) in {str(job_path)!r}, so nothing was "
         "submitted. Fix: correct them (see 'vertex-hydra check'), or pass --no-check to skip it."

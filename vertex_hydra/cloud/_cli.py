@@ -105,11 +105,10 @@ def run_submit(args: argparse.Namespace) -> int:
 
     project = _required(args.project, "--project", _PROJECT_ENVS, "my-project")
     region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
-    if args.poll_interval <= 0 or (args.timeout is not None and args.timeout <= 0):
-        raise ConfigurationError(
-            f"--poll-interval and --timeout must be positive, got {args.poll_interval:g} and "
-            f"{args.timeout}. Fix: e.g. --poll-interval 30 --timeout 3600."
-        )
+    for option, value, example in (("--poll-interval", args.poll_interval, 30),
+                                   ("--timeout", args.timeout, 3600)):  # fmt: skip
+        if value is not None and not value > 0:
+            raise ConfigurationError(f"{option} must be positive, got {value:g}. Fix: e.g. {option} {example}.")
     if not args.no_check:
         preflight_check(args.job, sys.stderr)
     body = build_submission(
@@ -173,9 +172,24 @@ def run_results(args: argparse.Namespace) -> int:
         region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
         name = str(JobName(project, region, name))
     job_id = parse_job_name(name).job_id
+    workdir = _writable_folder(args.workdir or Path("vertex-hydra-results") / job_id)
     results = fetch_results(name, api_endpoint=args.api_endpoint)
-    render(results, args.workdir or Path("vertex-hydra-results") / job_id, sys.stdout)
+    render(results, workdir, sys.stdout)
     return 0
+
+
+def _writable_folder(path: Path) -> Path:
+    """Create ``path`` now, so that a bad ``--workdir`` fails before anything is fetched."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot write results to --workdir {str(path)!r}: {error.strerror}. "
+            "Fix: pass a folder you can write to, e.g. --workdir results."
+        ) from None
+    return path
 
 
 def _required(value: str | None, option: str, envs: tuple[str, ...], example: str) -> str:
