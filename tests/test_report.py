@@ -208,6 +208,18 @@ def test_bare_relative_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert os.environ["CLOUD_ML_HP_METRIC_FILE"] == "bare.metrics"  # restored
 
 
+def test_relative_file_name_is_resolved_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chdir after the first report (e.g. into a run folder) must not start a second file.
+    (tmp_path / "later").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", "resolved-once.metrics")
+    report_metric(0.5, tag="m", step=1)
+    monkeypatch.chdir(tmp_path / "later")
+    report_metric(0.6, tag="m", step=2)
+    assert [line["m"] for line in read_lines(tmp_path / "resolved-once.metrics")] == ["0.5", "0.6"]
+    assert not (tmp_path / "later" / "resolved-once.metrics").exists()
+
+
 def test_no_vertex_environment_uses_hypertunes_defaults() -> None:
     assert metric_file_path({}) == DEFAULT_METRIC_FILE == "/tmp/hypertune/output.metrics"
     assert metric_file_path({"CLOUD_ML_HP_METRIC_FILE": ""}) == DEFAULT_METRIC_FILE

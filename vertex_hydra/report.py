@@ -77,7 +77,7 @@ def metric_file_path(environ: Mapping[str, str] | None = None) -> str:
 
     ``CLOUD_ML_HP_METRIC_FILE`` when set and non-empty, else
     :data:`DEFAULT_METRIC_FILE`. A relative path is resolved against the current
-    directory *now*, so a later ``os.chdir`` (e.g. by Hydra) does not move it.
+    directory (:func:`get_writer` does so once, at the first report).
 
     Args:
         environ: The environment to read (default: :data:`os.environ`).
@@ -196,7 +196,9 @@ def get_writer() -> Any:
 
     hypertune rewrites the whole file from the reports held by *one* instance,
     so every report must go through the same instance. A new one is made only
-    when ``CLOUD_ML_HP_METRIC_FILE`` or ``CLOUD_ML_TRIAL_ID`` changes.
+    when ``CLOUD_ML_HP_METRIC_FILE`` or ``CLOUD_ML_TRIAL_ID`` changes. A relative
+    ``CLOUD_ML_HP_METRIC_FILE`` is resolved when its writer is made, so a later
+    ``os.chdir`` does not split the reports across two files.
 
     Returns:
         The shared ``hypertune.HyperTune`` instance.
@@ -205,11 +207,11 @@ def get_writer() -> Any:
         >>> get_writer() is get_writer()
         True
     """
-    key = (metric_file_path(), trial_id())
+    key = (os.environ.get(_FILE_ENV) or DEFAULT_METRIC_FILE, trial_id())
     with _LOCK:
         writer = _WRITERS.get(key)
         if writer is None:
-            writer = _WRITERS[key] = _new_writer(key[0])
+            writer = _WRITERS[key] = _new_writer(metric_file_path())
         return writer
 
 
