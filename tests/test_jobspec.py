@@ -98,7 +98,17 @@ def test_read_job_file_invalid_yaml(tmp_path: Path, text: str, match: str) -> No
 def test_read_job_file_not_a_mapping(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"must hold a mapping .*got list"):
+    with pytest.raises(ConfigurationError, match=r"must hold a mapping .*got list\. Fix: .*studySpec"):
+        read_job_file(path)
+    path.write_text("# nothing yet\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"got nothing \(the file is empty\)\. Fix:"):
+        read_job_file(path)
+
+
+def test_read_job_file_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\xf0\x9f\x00\xff")
+    with pytest.raises(ConfigurationError, match=r"cannot read job file .*: it is not UTF-8 text\. Fix: pass the path"):
         read_job_file(path)
 
 

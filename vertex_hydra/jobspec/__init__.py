@@ -307,9 +307,10 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
         raise ConfigurationError(
-            f"cannot read job file {str(path)!r}: {error.strerror}. "
+            f"cannot read job file {str(path)!r}: {why}. "
             "Fix: pass the path of the YAML you give to "
             "'gcloud ai hp-tuning-jobs create --config'."
         ) from None
@@ -321,9 +322,11 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
             "YAML at that line (indentation with spaces, not tabs; closed brackets and quotes)."
         ) from None
     if not isinstance(data, dict):
+        got = "nothing (the file is empty)" if data is None else type(data).__name__
         raise ConfigurationError(
             f"job file {str(path)!r} must hold a mapping (a HyperparameterTuningJob), "
-            f"got {type(data).__name__}."
+            f"got {got}. Fix: write the job's fields (maxTrialCount, studySpec, trialJobSpec) "
+            "at the top level of the file, as for 'gcloud ai hp-tuning-jobs create --config'."
         )
     return data
 
