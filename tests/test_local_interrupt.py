@@ -27,11 +27,18 @@ N = {"parameterId": "n", "integerValueSpec": {"minValue": 1, "maxValue": 9}}
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; a zombie does not (an orphan's reaper may be slow, or absent in a container)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _run(job: Path, *extra: str) -> subprocess.Popen[str]:
@@ -121,3 +128,24 @@ def test_a_second_runner_on_the_same_workdir_is_refused(
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.communicate(timeout=60)
+
+
+def test_a_signal_while_a_trial_starts_stops_that_trial_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler runs between the trial's start and its entry in the running list."""
+    from vertex_hydra.local import trial_process
+
+    class SignalledAtStart(trial_process.TrialProcess):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            os.kill(os.getpid(), signal.SIGINT)  # handled right here, in this frame
+
+    monkeypatch.setattr(trial_process, "TrialProcess", SignalledAtStart)
+    job = write_job(tmp_path, [X], args=["steps=40", "sleep=0.5"], max_trials=2)
+    assert main(["local", str(job), "--workdir", str(tmp_path / "w")]) == 130
+    out = capsys.readouterr().out
+    assert "trial 1 interrupted after" in out and "Interrupted by SIGINT: 0 finished trials" in out
+    log = read_log(tmp_path)
+    assert [e["event"] for e in log] in ([], ["start"])  # stopped, not run to its end (20 s)
+    assert not any(_alive(e["pid"]) for e in log)

@@ -209,3 +209,35 @@ def test_resume_of_a_finished_study_renders_again_without_running(tmp_path: Path
     assert [r["trial_id"] for r in rows] == ["1", "2", "3"]
     assert not math.isnan(float(rows[2]["value"]))
     assert os.path.exists(tmp_path / "w" / "study.db")
+
+
+def test_plain_resume_keeps_the_max_trials_the_study_was_started_with(tmp_path: Path) -> None:
+    job = write_job(tmp_path, [X], max_trials=4)
+    assert _local(job, "--max-trials", "2") == 0
+    assert _local(job, "--resume") == 0  # not maxTrialCount's 4
+    assert len(read_csv(tmp_path / "w" / "trials.csv")) == 2
+    assert _local(job, "--resume", "--max-trials", "3") == 0
+    assert _local(job, "--resume") == 0
+    assert [r["trial_id"] for r in read_csv(tmp_path / "w" / "trials.csv")] == ["1", "2", "3"]
+    assert len([e for e in read_log(tmp_path) if e["event"] == "start"]) == 3
+
+
+def test_a_metric_file_left_in_the_workdir_is_not_read_as_the_trials(tmp_path: Path) -> None:
+    job = write_job(tmp_path, [X], args=["act=silent"], max_trials=1)
+    old = tmp_path / "w" / "trials" / "1" / "output.metrics"  # an earlier study's, without its db
+    old.parent.mkdir(parents=True)
+    old.write_text('{"global_step": "1", "timestamp": 1.0, "trial": "1", "score": "0.99"}\n')
+    assert _local(job) == 0
+    (row,) = read_csv(tmp_path / "w" / "trials.csv")
+    assert (row["state"], row["value"]) == ("INFEASIBLE", "")
+
+
+def test_a_workdir_that_cannot_be_created_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = write_job(tmp_path, [X], max_trials=1)
+    (tmp_path / "w").write_text("a file, not a folder")
+    assert _local(job) == 2
+    assert capsys.readouterr().err == (
+        f"vertex-hydra local: error: cannot create the study folder {tmp_path / 'w'}: File exists. "
+        "Fix: pass --workdir a folder you can write to.\n")

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from vertex_hydra.local._guards import signals_to, workdir_lock
+from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.local._guards import signals_to, workdir_lock
 
 __all__ = ["LocalStudy", "failure_limit"]
 
@@ -89,25 +90,53 @@ class LocalStudy:
         self.job, self.workdir, self.seed, self.resume = job, Path(workdir).resolve(), seed, resume
         self.parallel = parallel or job.parallel_trial_count
         self.space = SearchSpace(job.parameters, job.algorithm)
-        self.max_trials = max_trials or job.max_trial_count
-        if job.algorithm == "GRID_SEARCH":
-            self.max_trials = min(self.max_trials, self.space.grid_size())
+        self._max_trials_given = max_trials
+        self.max_trials = self._cap(max_trials or job.max_trial_count)
         self.stream = stream or sys.stdout
         self.median = job.stopping.get("medianAutomatedStoppingSpec")
         self.running: list[_Running] = []
         self.stopping: str | None = None  # why no new trial starts: a signal name or "failures"
         self._signals = 0
 
+    def _cap(self, max_trials: int) -> int:
+        if self.job.algorithm == "GRID_SEARCH":
+            return min(max_trials, self.space.grid_size())
+        return max_trials
+
     def run(self) -> int:
-        """Run the study to the end, or until interrupted; render the results."""
+        """Run the study to the end, or until interrupted; render the results.
+
+        Returns:
+            0 when the study ran to its end, 1 when ``maxFailedTrialCount`` stopped
+            it, 130 or 143 when SIGINT or SIGTERM interrupted it.
+
+        Raises:
+            ConfigurationError: The workdir cannot be used (not creatable, another
+                runner holds it, a study is there without ``resume`` or missing with
+                it, the job file changed since the study began).
+        """
         from vertex_hydra.local.progress import Progress
+        from vertex_hydra.local.store import (
+            load_results,
+            open_study,
+            requeue_stale_trials,
+        )
         from vertex_hydra.results import StudyResults, render
-        from vertex_hydra.local.store import load_results, open_study, requeue_stale_trials
 
         self.job.trial_command()  # a job that cannot start fails before any trial
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot create the study folder {self.workdir}: {error.strerror or error}. "
+                "Fix: pass --workdir a folder you can write to.") from None
         with workdir_lock(self.workdir), signals_to(self._on_signal):
             self.study = open_study(self.workdir, self.job, seed=self.seed, resume=self.resume)
+            # --max-trials is part of the study: a plain --resume keeps it, a new one extends it.
+            if self._max_trials_given is not None:
+                self.study.set_user_attr("max_trials", self._max_trials_given)
+            elif "max_trials" in self.study.user_attrs:
+                self.max_trials = self._cap(int(self.study.user_attrs["max_trials"]))
             self.progress = Progress(self.stream, self.max_trials)
             stale = requeue_stale_trials(self.study)
             if stale:
@@ -149,9 +178,19 @@ class LocalStudy:
     def _on_signal(self, signum: int) -> None:
         self._signals += 1
         self.stopping = signal.Signals(signum).name
+        self._cancel(grace=0.0 if self._signals > 1 else 5.0)
+
+    def _cancel(self, grace: float = 5.0) -> None:
+        """Stop the running trials for good: they are interrupted and re-run on resume.
+
+        Called from the signal handler and again on every loop, which catches a
+        trial started while the handler ran (not yet in ``self.running`` then).
+        A trial already being cancelled keeps its deadline, unless ``grace`` is 0.
+        """
         for r in self.running:
-            r.stop_reason = "interrupt"
-            r.proc.stop(grace=0.0 if self._signals > 1 else 5.0)
+            if r.stop_reason != "interrupt" or grace == 0.0:
+                r.stop_reason = "interrupt"
+                r.proc.stop(grace)
 
     def _loop(self) -> None:
         last_check = last_status = 0.0
@@ -165,9 +204,8 @@ class LocalStudy:
                     self._finish(r, code)
             if self.stopping is None and self._failed() >= failure_limit(self.job, self.max_trials):
                 self.stopping = "failures"
-                for r in self.running:
-                    r.stop_reason = "interrupt"
-                    r.proc.stop()
+            if self.stopping is not None:
+                self._cancel()
             now = time.monotonic()
             if self.median is not None and now - last_check >= _CHECK_SECONDS:
                 last_check = now
@@ -202,6 +240,8 @@ class LocalStudy:
             if key in env:
                 Path(env[key]).mkdir(parents=True, exist_ok=True)
         argv = self.job.trial_argv(params)
+        # A folder left by an earlier study in this workdir must not lend its reports.
+        (folder / "output.metrics").unlink(missing_ok=True)
         running = _Running(trial, tid, params, None, MetricLog(folder / "output.metrics"))
         try:
             running.proc = TrialProcess(argv, env, self.job.working_dir, folder)
@@ -270,8 +310,8 @@ class LocalStudy:
 
     def _record(self, r: _Running, state: str, seconds: float, *,
                 values: dict[str, float] | None = None, error: str | None = None) -> None:
-        from vertex_hydra.results import TrialResult
         from vertex_hydra.local.store import record_trial
+        from vertex_hydra.results import TrialResult
 
         result = TrialResult(r.trial_id, state, r.parameters, values or {}, round(seconds, 3),
                              [(c[0], c[2]) for c in r.curve], error)

@@ -4,7 +4,9 @@ Each Optuna trial is one Vertex trial; its id is ``number + 1`` (``"1"``,
 ``"2"``, ...). What Optuna has no field for is kept in user attributes:
 ``vertex_parameters`` (the values passed) and ``vertex``, a mapping with the
 Vertex ``state``, the ``measurements`` (``[step, elapsed_seconds, {metricId: value}]``),
-the ``error`` and the ``seconds``. SUCCEEDED and STOPPED trials are COMPLETE in Optuna
+the ``error`` and the ``seconds``. The study's own attributes hold ``job`` (what
+must not change on resume) and ``max_trials`` (the last ``--max-trials``, kept
+by a plain ``--resume``). SUCCEEDED and STOPPED trials are COMPLETE in Optuna
 (their final measurement guides the sampler), FAILED and INFEASIBLE are FAIL.
 
 Resume semantics: a trial that was running when the study was interrupted
@@ -28,8 +30,8 @@ from typing import Any
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
-from vertex_hydra.results import StudyResults, TrialResult
 from vertex_hydra.local.search import directions, make_sampler
+from vertex_hydra.results import StudyResults, TrialResult
 
 __all__ = [
     "STORE_FILE",
@@ -73,7 +75,7 @@ def open_study(workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -
     Example:
         >>> study = open_study(Path("vh-runs/digits"), load_job("job.yaml"), seed=0, resume=False)  # doctest: +SKIP
         >>> study.study_name  # doctest: +SKIP
-        'vertex-hydra'
+        'vertex-hydra-local'
     """
     import optuna
 
@@ -140,7 +142,7 @@ def record_trial(
     ``curve`` holds ``[step, elapsed_seconds, {metricId: value}]`` per measurement.
 
     Example:
-        >>> record_trial(study, optuna_trial, result)  # doctest: +SKIP
+        >>> record_trial(study, optuna_trial, result, curve, job)  # doctest: +SKIP
     """
     from optuna.trial import TrialState
 
@@ -160,7 +162,7 @@ def interrupt_trial(study: Any, trial_number: int) -> None:
     RUNNING and :func:`requeue_stale_trials` finishes the job without queuing twice.
 
     Example:
-        >>> interrupt_trial(study, optuna_trial)  # doctest: +SKIP
+        >>> interrupt_trial(study, optuna_trial.number)  # doctest: +SKIP
     """
     from optuna.trial import TrialState
 
