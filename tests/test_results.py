@@ -6,7 +6,6 @@ import io
 import shlex
 from pathlib import Path
 
-import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from local_support import read_csv
 
@@ -152,3 +151,18 @@ def test_render_without_a_measured_trial(tmp_path: Path) -> None:
     assert "No trial has a final measurement: there is no best trial." in out.getvalue()
     assert "Plot:" not in out.getvalue()
     assert len(read_csv(tmp_path / "trials.csv")) == 1
+
+
+def test_integer_parameter_axis_has_whole_ticks_and_states_have_a_legend() -> None:
+    from vertex_hydra._plots import parameter_figure
+
+    depth = ParameterSpec("model.depth", "INTEGER", 1, 3)
+    trials = [TrialResult("1", "SUCCEEDED", {"model.depth": 1}, {"val/acc": 0.5}),
+              TrialResult("2", "STOPPED", {"model.depth": 3}, {"val/acc": 0.4})]
+    fig = parameter_figure(depth, (ACC,), trials)
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["succeeded", "stopped"]
+    assert parameter_figure(depth, (ACC,), trials[:1]).axes[0].get_legend() is None

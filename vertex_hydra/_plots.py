@@ -88,6 +88,8 @@ def parameter_figure(
         ...                  (MetricSpec("loss", "MINIMIZE"),), []).axes[0].get_xlabel()
         'act'
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(len(metrics))
     pid = parameter.parameter_id
     for ax, metric in zip(fig.subplots(len(metrics), 1, squeeze=False)[:, 0], metrics):
@@ -102,7 +104,11 @@ def parameter_figure(
             xs = [float(t.parameters[pid]) for t in shown]
             if parameter.scale_type == "UNIT_LOG_SCALE":
                 ax.set_xscale("log")
+            if parameter.kind == "INTEGER":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at 1.25 layers
         _scatter(ax, xs, ys, [t.state for t in shown])
         ax.set(xlabel=pid, ylabel=metric.metric_id, title=f"{metric.metric_id} against {pid}")
         ax.grid(alpha=0.3)
+        if len({t.state for t in shown}) > 1:  # say what the orange points are
+            ax.legend(loc="best", fontsize="small")
     return fig
