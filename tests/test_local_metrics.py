@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import hypertune
@@ -60,6 +61,19 @@ def test_log_keeps_reports_across_rewrites_and_beyond_100(writer: hypertune.Hype
     assert len(Path(writer.metric_path).read_text().splitlines()) == 100  # hypertune's cap
     assert [r.step for r in log.reports] == list(range(1, 131))
     assert log.refresh() is False  # unchanged file: nothing new
+
+
+def test_forced_refresh_sees_a_rewrite_that_kept_size_and_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "m"
+    path.write_text('{"global_step": "1", "timestamp": 1, "acc": "0.5"}\n')
+    log = MetricLog(path)
+    assert log.refresh() is True
+    stat = path.stat()
+    path.write_text('{"global_step": "2", "timestamp": 2, "acc": "0.7"}\n')  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # within one clock tick
+    assert log.refresh() is False
+    assert log.refresh(force=True) is True
+    assert [r.value for r in log.reports] == [0.5, 0.7]
 
 
 def test_log_rereads_a_file_caught_mid_line(tmp_path: Path) -> None:

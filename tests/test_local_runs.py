@@ -112,6 +112,17 @@ def test_final_measurement_last_versus_best(tmp_path: Path, selection: str | Non
     assert float(row["value"]) == pytest.approx(_score(0.2, 3) * fraction)
 
 
+def test_best_measurement_beyond_the_100_reports_hypertune_keeps(tmp_path: Path) -> None:
+    xs = {"parameterId": "x", "discreteValueSpec": {"values": [0.2]}}
+    # 150 reports over ~3 s, best at step 1: the file's last 100 no longer hold it.
+    job = write_job(tmp_path, [xs], args=["steps=150", "sleep=0.02", "curve=falling"],
+                    max_trials=1, measurementSelectionType="BEST_MEASUREMENT")
+    assert _local(job) == 0
+    (row,) = read_csv(tmp_path / "w" / "trials.csv")
+    assert len((tmp_path / "w" / "trials" / "1" / "output.metrics").read_text().splitlines()) == 100
+    assert float(row["value"]) == pytest.approx(_score(0.2, 3))
+
+
 def test_median_rule_stops_a_poor_trial(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     xs = {"parameterId": "x", "discreteValueSpec": {"values": [0.29, 0.3, 0.31, 3.0]}}
     job = write_job(tmp_path, [xs], args=["steps=8", "sleep=0.12"], max_trials=4,

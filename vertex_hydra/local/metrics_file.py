@@ -102,14 +102,19 @@ class MetricLog:
         self._seen: dict[tuple[float, int, str], Report] = {}
         self._stamp: tuple[int, int] | None = None
 
-    def refresh(self) -> bool:
-        """Read the file again if it changed; return whether new reports arrived."""
+    def refresh(self, *, force: bool = False) -> bool:
+        """Read the file again if it changed; return whether new reports arrived.
+
+        A change is seen from the file's size and modification time. Two rewrites
+        within one tick of the file system's clock may keep both, so the last read
+        of a finished trial's file passes ``force=True``.
+        """
         try:
             stat = os.stat(self.path)
         except OSError:
             return False
         stamp = (stat.st_mtime_ns, stat.st_size)
-        if stamp == self._stamp:
+        if stamp == self._stamp and not force:
             return False
         try:
             text = self.path.read_text(encoding="utf-8", errors="replace")

@@ -39,7 +39,7 @@ from vertex_hydra.local._guards import signals_to, workdir_lock
 __all__ = ["LocalStudy", "failure_limit"]
 
 _POLL_SECONDS = 0.01  # how soon a finished trial is noticed and the next one starts
-_CHECK_SECONDS = 0.5  # how often metric files are read for the median rule
+_CHECK_SECONDS = 0.5  # how often metric files are read (hypertune keeps only 100 reports)
 
 
 def failure_limit(job: JobSpec, max_trials: int) -> int:
@@ -207,9 +207,9 @@ class LocalStudy:
             if self.stopping is not None:
                 self._cancel()
             now = time.monotonic()
-            if self.median is not None and now - last_check >= _CHECK_SECONDS:
+            if now - last_check >= _CHECK_SECONDS:
                 last_check = now
-                self._apply_median_rule()
+                self._read_metrics()
             while (self.stopping is None and len(self.running) < self.parallel
                    and len(self.results.trials) + len(self.running) < self.max_trials):
                 self._start()
@@ -270,12 +270,19 @@ class LocalStudy:
         return [(float(c[at]), c[2][first]) for c in curve
                 if first in c[2] and math.isfinite(c[2][first])]
 
-    def _apply_median_rule(self) -> None:
+    def _read_metrics(self) -> None:
+        """Read the running trials' metric files while they run, and apply the median rule.
+
+        Read them even without the rule: hypertune's file keeps only the last 100
+        reports, and BEST_MEASUREMENT may be among the earlier ones.
+        """
         from vertex_hydra.local.stopping import should_stop
 
-        done = [self._positions(curve) for curve in self.done_curves]
+        done: list[list[tuple[float, float]]] | None = None
         for r in self.running:
-            if r.stop_reason is None and r.log.refresh():
+            if r.log.refresh() and self.median is not None and r.stop_reason is None:
+                if done is None:
+                    done = [self._positions(curve) for curve in self.done_curves]
                 mine = self._positions(self._curve(r))
                 if should_stop(mine, done, self.job.metrics[0].goal):
                     r.stop_reason = "median"
@@ -294,7 +301,7 @@ class LocalStudy:
             interrupt_trial(self.study, r.trial.number)
             self.progress.event(f"trial {r.trial_id} interrupted after {r.proc.seconds:.1f} s")
             return
-        r.log.refresh()
+        r.log.refresh(force=True)  # a last rewrite may keep the size and the mtime tick
         r.curve = self._curve(r)
         values, reason = final_measurement(r.log.reports, self.job.metrics,
                                            self.job.measurement_selection)

@@ -55,7 +55,8 @@ def main(cfg: DictConfig) -> None:
         time.sleep(float(cfg.sleep))
         if cfg.act == "silent":
             continue
-        shape = step / cfg.steps if cfg.curve == "rising" else 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps
+        shape = {"rising": step / cfg.steps, "falling": (cfg.steps + 1 - step) / cfg.steps,
+                 "peak": 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps}[cfg.curve]
         for tag in cfg.metrics:
             value = float("nan") if cfg.act == "diverge" else (
                 score(cfg) * shape if tag == "score" else float(cfg.n) + float(cfg.x))
