@@ -53,15 +53,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "a SQLite store in --workdir. Ctrl-C stops cleanly; --resume continues.",
     )
     parser.add_argument("job", metavar="JOB.yaml", help="the job file (gcloud --config)")
-    parser.add_argument("--workdir", type=Path, default=None,
+    parser.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                         help="study folder (default: ./vertex-hydra-local/<job name>)")
     parser.add_argument("--parallel", type=_positive, default=None, metavar="N",
                         help="trials at once (default: parallelTrialCount)")
     parser.add_argument("--max-trials", type=_positive, default=None, metavar="N",
-                        help="total trials (default: maxTrialCount)")
+                        help="total trials (default: maxTrialCount; on --resume, the "
+                        "study's own --max-trials if it was started with one)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted study in --workdir")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the sampler")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="seed of the sampler")
     parser.set_defaults(func=run)
     return parser
 

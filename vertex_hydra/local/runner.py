@@ -194,8 +194,6 @@ class LocalStudy:
 
     def _loop(self) -> None:
         last_check = last_status = 0.0
-        if self._failed() >= failure_limit(self.job, self.max_trials):
-            self.stopping = "failures"
         while True:
             for r in list(self.running):
                 code = r.proc.poll()
