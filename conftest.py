@@ -12,4 +12,3 @@ def _doctest_metric_file(request: pytest.FixtureRequest, tmp_path: Path, monkeyp
     """Point hypertune's metric file into ``tmp_path`` while a docstring example runs."""
     if isinstance(request.node, pytest.DoctestItem):
         monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(tmp_path / "output.metrics"))
-        monkeypatch.chdir(tmp_path)
