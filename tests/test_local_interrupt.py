@@ -149,3 +149,20 @@ def test_a_signal_while_a_trial_starts_stops_that_trial_too(
     log = read_log(tmp_path)
     assert [e["event"] for e in log] in ([], ["start"])  # stopped, not run to its end (20 s)
     assert not any(_alive(e["pid"]) for e in log)
+
+
+def test_a_trial_that_ended_before_the_signal_is_recorded_not_rerun(tmp_path: Path) -> None:
+    """Ctrl-C just after a trial's exit, before the runner noticed it: it finished, keep it."""
+    from vertex_hydra.jobspec import load_job
+    from vertex_hydra.local.runner import LocalStudy, _Running
+    from vertex_hydra.local.trial_process import TrialProcess
+
+    study = LocalStudy(load_job(write_job(tmp_path, [X])), tmp_path / "w")
+    ended = TrialProcess([sys.executable, "-c", "pass"], None, tmp_path, tmp_path / "t1")
+    running = TrialProcess([sys.executable, "-c", "import time; time.sleep(60)"], None,
+                           tmp_path, tmp_path / "t2")
+    ended.popen.wait(30)
+    study.running = [_Running(None, "1", {}, ended, None), _Running(None, "2", {}, running, None)]
+    study._on_signal(signal.SIGINT)
+    assert [r.stop_reason for r in study.running] == [None, "interrupt"]
+    assert running.wait(30) is not None and not ended.stop_requested

@@ -186,8 +186,11 @@ class LocalStudy:
         Called from the signal handler and again on every loop, which catches a
         trial started while the handler ran (not yet in ``self.running`` then).
         A trial already being cancelled keeps its deadline, unless ``grace`` is 0.
+        A trial whose process has already ended on its own is left to be recorded.
         """
         for r in self.running:
+            if r.proc.popen.poll() is not None:
+                continue
             if r.stop_reason != "interrupt" or grace == 0.0:
                 r.stop_reason = "interrupt"
                 r.proc.stop(grace)
