@@ -138,7 +138,8 @@ def test_reports_each_epoch_then_best(
         }
     final = lines[-1]
     assert final["val/acc"] == text(max(schedule))
-    assert final["global_step"] == str(trainer.global_step) == str(steps[-1])
+    # strictly after every epoch line, so it is the last measurement on Vertex too
+    assert final["global_step"] == str(trainer.global_step + 1) == str(steps[-1] + 1)
     assert final["checkpoint_path"] == model_checkpoint.best_model_path
     assert Path(final["checkpoint_path"]).name.startswith("epoch=1")
     assert (callback.monitor, callback.mode) == ("val/acc", "max")
@@ -283,7 +284,7 @@ def test_nan_epoch_is_skipped_and_never_best(pl: ModuleType, tmp_path: Path, met
     assert [(line["global_step"], line["val/acc"]) for line in lines] == [
         ("4", text(0.3)),
         ("12", text(0.5)),
-        ("12", text(0.5)),
+        ("13", text(0.5)),  # the final line, one step past the last epoch
     ]
 
 
@@ -335,7 +336,7 @@ def test_resume_from_checkpoint_keeps_best(
     lines = [(line["global_step"], line["val/acc"]) for line in read_lines(resumed_file)]
     # Lightning may re-run the interrupted epoch's validation on restart; either
     # way the resumed process never sees 0.9, yet its final line must hold it.
-    assert lines[-2:] == [("12", text(0.4)), ("12", text(0.9))]
+    assert lines[-2:] == [("12", text(0.4)), ("13", text(0.9))]
     assert text(0.9) not in [value for _, value in lines[:-1]]
     assert (callback.best, callback.best_step, callback.last) == (logged(0.9), STEPS_PER_EPOCH, logged(0.4))
 

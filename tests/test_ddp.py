@@ -177,7 +177,7 @@ def assert_done_when(lines: list[dict[str, Any]], epochs: int, trial: str = "42"
     assert steps == sorted(set(steps))  # one line per epoch, increasing
     assert all(line["checkpoint_path"] == "" for line in epoch_lines)
     assert final["val/acc"] == max((line["val/acc"] for line in epoch_lines), key=float)
-    assert int(final["global_step"]) == steps[-1]
+    assert int(final["global_step"]) == steps[-1] + 1  # strictly the last measurement
     assert Path(final["checkpoint_path"]).is_file()  # the best checkpoint
 
 

@@ -68,9 +68,9 @@ class HypertuneCallback(_CallbackBase):
     ``ModelCheckpoint`` that monitors something, else its ``EarlyStopping``;
     they are resolved at ``setup``, which raises if nothing can be inferred.
     Each real validation epoch (not the sanity check) writes one line with the
-    trainer's ``global_step``; at fit end one more line holds the best value
-    seen (``final="best"``, per ``mode``) or the last one (``final="last"``),
-    so both ``BEST_MEASUREMENT`` and ``LAST_MEASUREMENT`` studies read the right
+    trainer's ``global_step``; at fit end one more line, at one step past the
+    last, holds the best value seen (``final="best"``, per ``mode``) or the
+    last one (``final="last"``), so both ``BEST_MEASUREMENT`` and ``LAST_MEASUREMENT`` studies read the right
     number. Only global rank 0 writes. The best-so-far is saved in checkpoints.
 
     The tag is ``tag``, else ``CLOUD_ML_HP_METRIC_TAG`` (the study's metric id),
@@ -248,7 +248,7 @@ class HypertuneCallback(_CallbackBase):
                 self.best, self.best_step = value, step
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
-        """Report the best (``final="best"``) or last value once more, at the final global step.
+        """Report the best (``final="best"``) or last value once more, one step past the last epoch.
 
         Example:
             ``fit`` ends with one line holding the best value:
@@ -267,7 +267,10 @@ class HypertuneCallback(_CallbackBase):
             )
             return
         path = self._checkpoint_of(trainer, value) if self.final == "best" else ""
-        self._report(value, int(trainer.global_step), path)
+        # One step past every epoch line, so that the final line is the last
+        # measurement however Vertex orders or de-duplicates equal steps.
+        step = max(int(trainer.global_step), self.last_step or 0) + 1
+        self._report(value, step, path)
 
     def _checkpoint_of(self, trainer: Any, value: float) -> str:
         # Only a ModelCheckpoint that ranks the same metric the same way, and
