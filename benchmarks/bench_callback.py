@@ -79,7 +79,9 @@ def bench_callback(folder: str) -> None:
             return torch.optim.SGD(self.parameters(), lr=0.01)
 
         def train_dataloader(self) -> Any:
-            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 4)), batch_size=8)
+            return torch.utils.data.DataLoader(
+                torch.utils.data.TensorDataset(torch.randn(8, 4)), batch_size=8
+            )
 
         val_dataloader = train_dataloader
 
@@ -99,9 +101,13 @@ def bench_callback(folder: str) -> None:
     print(_summary("HypertuneCallback: on_validation_end", hook_times["hypertune"]))
     print(_summary("  of which report_metric (file rewrite)", hook_times["write"][:EPOCHS]))
     print(_summary("whole validation epoch (for scale)", hook_times["epoch"]))
-    hypertune_cost = statistics.median(hook_times["hypertune"]) - statistics.median(hook_times["empty"])
+    hypertune_cost = statistics.median(hook_times["hypertune"]) - statistics.median(
+        hook_times["empty"]
+    )
     share = hypertune_cost / statistics.median(hook_times["epoch"])
-    print(f"HypertuneCallback adds {hypertune_cost * 1e6:.0f} µs per epoch ({share:.1%} of this tiny epoch);")
+    print(
+        f"HypertuneCallback adds {hypertune_cost * 1e6:.0f} µs per epoch ({share:.1%} of this tiny epoch);"
+    )
     print("nearly all of it is report_metric, i.e. hypertune rewriting its whole file,")
     print("a cost that varies with the disk and the machine's load.")
 

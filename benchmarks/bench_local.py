@@ -47,9 +47,17 @@ def _job(folder: Path) -> Path:
             "parameters": [{"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}],
             "algorithm": "RANDOM_SEARCH",
         },
-        "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {
-            "imageUri": "img", "command": ["python", str(APP)],
-            "args": [f"sleep={SLEEP}", "hydra.run.dir=.", "hydra.output_subdir=null"]}}]},
+        "trialJobSpec": {
+            "workerPoolSpecs": [
+                {
+                    "containerSpec": {
+                        "imageUri": "img",
+                        "command": ["python", str(APP)],
+                        "args": [f"sleep={SLEEP}", "hydra.run.dir=.", "hydra.output_subdir=null"],
+                    }
+                }
+            ]
+        },
     }
     path = folder / "job.yaml"
     path.write_text(yaml.safe_dump(job))
@@ -60,11 +68,27 @@ def _study(job: Path, parallel: int) -> tuple[float, float, float]:
     """Run one study; return (command wall time, trial-loop wall time, mean trial process time)."""
     workdir = job.parent / f"w{parallel}"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vertex_hydra", "local", str(job), "--workdir",
-                    str(workdir), "--parallel", str(parallel), "--seed", "0"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vertex_hydra",
+            "local",
+            str(job),
+            "--workdir",
+            str(workdir),
+            "--parallel",
+            str(parallel),
+            "--seed",
+            "0",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - start
-    study = optuna.load_study(study_name="vertex-hydra-local", storage=f"sqlite:///{workdir / 'study.db'}")
+    study = optuna.load_study(
+        study_name="vertex-hydra-local", storage=f"sqlite:///{workdir / 'study.db'}"
+    )
     first = min(t.datetime_start for t in study.trials)
     last = max(t.datetime_complete for t in study.trials)
     seconds = statistics.mean(t.user_attrs["vertex"]["seconds"] for t in study.trials)
@@ -87,25 +111,36 @@ def _direct(job_path: Path, runs: int = 3) -> float:
 def _objective(v: dict[str, float | str]) -> float:
     """Known optimum 1.0 at lr=10**-2.5, x=0.37, depth=3 (a tuning-like landscape)."""
     lr, x, depth = float(v["lr"]), float(v["x"]), int(v["depth"])
-    return (1.0 - 0.5 * ((math.log10(lr) + 2.5) / 1.5) ** 2
-            - 0.5 * ((x - 0.37) / 0.5) ** 2 - 0.02 * (depth - 3) ** 2)
+    return (
+        1.0
+        - 0.5 * ((math.log10(lr) + 2.5) / 1.5) ** 2
+        - 0.5 * ((x - 0.37) / 0.5) ** 2
+        - 0.02 * (depth - 3) ** 2
+    )
 
 
 def _trials_to_one_percent(algorithm: str | None, seed: int) -> int | None:
-    job = JobSpec.from_dict({
-        "maxTrialCount": BUDGET,
-        "studySpec": {
-            "metrics": [{"metricId": "f", "goal": "MAXIMIZE"}],
-            "parameters": [
-                {"parameterId": "lr", "scaleType": "UNIT_LOG_SCALE",
-                 "doubleValueSpec": {"minValue": 1e-5, "maxValue": 1.0}},
-                {"parameterId": "x", "doubleValueSpec": {"minValue": 0.0, "maxValue": 1.0}},
-                {"parameterId": "depth", "integerValueSpec": {"minValue": 1, "maxValue": 5}},
-            ],
-            **({"algorithm": algorithm} if algorithm else {}),
-        },
-        "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": ["t"]}}]},
-    })
+    job = JobSpec.from_dict(
+        {
+            "maxTrialCount": BUDGET,
+            "studySpec": {
+                "metrics": [{"metricId": "f", "goal": "MAXIMIZE"}],
+                "parameters": [
+                    {
+                        "parameterId": "lr",
+                        "scaleType": "UNIT_LOG_SCALE",
+                        "doubleValueSpec": {"minValue": 1e-5, "maxValue": 1.0},
+                    },
+                    {"parameterId": "x", "doubleValueSpec": {"minValue": 0.0, "maxValue": 1.0}},
+                    {"parameterId": "depth", "integerValueSpec": {"minValue": 1, "maxValue": 5}},
+                ],
+                **({"algorithm": algorithm} if algorithm else {}),
+            },
+            "trialJobSpec": {
+                "workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": ["t"]}}]
+            },
+        }
+    )
     space = SearchSpace(job.parameters, job.algorithm)
     study = optuna.create_study(direction="maximize", sampler=make_sampler(job, seed=seed))
     for n in range(1, BUDGET + 1):
@@ -125,17 +160,25 @@ def main() -> None:
         wall2, loop2, _ = _study(job, 2)
         direct = _direct(job)
     print(f"1. {TRIALS} trials of a sleep-bound Hydra app ({SLEEP:g} s sleep each), 2 cores:")
-    print(f"   command wall time: --parallel 1 {wall1:.1f} s, --parallel 2 {wall2:.1f} s, "
-          f"ratio {wall2 / wall1:.2f} (target <= 0.6)")
-    print(f"   trial loop only:   --parallel 1 {loop1:.1f} s, --parallel 2 {loop2:.1f} s, "
-          f"ratio {loop2 / loop1:.2f}")
+    print(
+        f"   command wall time: --parallel 1 {wall1:.1f} s, --parallel 2 {wall2:.1f} s, "
+        f"ratio {wall2 / wall1:.2f} (target <= 0.6)"
+    )
+    print(
+        f"   trial loop only:   --parallel 1 {loop1:.1f} s, --parallel 2 {loop2:.1f} s, "
+        f"ratio {loop2 / loop1:.2f}"
+    )
     per_trial = loop1 / TRIALS
-    print(f"2. per trial at --parallel 1: {per_trial * 1000:.0f} ms of study loop; the trial "
-          f"process ran {process1 * 1000:.0f} ms under the runner and {direct * 1000:.0f} ms "
-          "when started directly")
-    print(f"   runner overhead per trial: {(per_trial - process1) * 1000:.0f} ms beyond the trial "
-          f"process it ran, {(per_trial - direct) * 1000:.0f} ms beyond a direct start "
-          f"(target < 100 ms); once per study: start-up + render {wall1 - loop1:.1f} s")
+    print(
+        f"2. per trial at --parallel 1: {per_trial * 1000:.0f} ms of study loop; the trial "
+        f"process ran {process1 * 1000:.0f} ms under the runner and {direct * 1000:.0f} ms "
+        "when started directly"
+    )
+    print(
+        f"   runner overhead per trial: {(per_trial - process1) * 1000:.0f} ms beyond the trial "
+        f"process it ran, {(per_trial - direct) * 1000:.0f} ms beyond a direct start "
+        f"(target < 100 ms); once per study: start-up + render {wall1 - loop1:.1f} s"
+    )
     print(f"3. trials to come within 1% of the optimum (budget {BUDGET}, {SEEDS} seeds, median):")
     for name, algorithm in (("Bayesian (TPE, default)", None), ("RANDOM_SEARCH", "RANDOM_SEARCH")):
         start = time.perf_counter()
@@ -143,8 +186,10 @@ def main() -> None:
         reached = [c if c is not None else BUDGET + 1 for c in counts]
         median = statistics.median(reached)
         shown = f"{median:g}" if median <= BUDGET else f"> {BUDGET}"
-        print(f"   {name:24s} median {shown:>6} trials; per seed {counts} "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"   {name:24s} median {shown:>6} trials; per seed {counts} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def import_seconds(repeats: int = 21) -> tuple[float, float]:
     )
     hydra_times, ours = [], []
     for _ in range(repeats + 1):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
         first, second = map(float, out.stdout.split())
         hydra_times.append(first)
         ours.append(second)
@@ -53,37 +55,50 @@ def vertex_argv(n: int = 50) -> list[str]:
 def main() -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from vertex_hydra import to_hydra_args, vertex_compatible
-    from vertex_hydra import translate
+    from vertex_hydra import to_hydra_args, translate, vertex_compatible
 
     base, extra = import_seconds()
-    print(f"import cost: import hydra {base * 1e3:.1f} ms; vertex_hydra on top {extra * 1e3:.2f} ms; "
-          f"ratio {(base + extra) / base:.3f} (target <= 1.03)")
+    print(
+        f"import cost: import hydra {base * 1e3:.1f} ms; vertex_hydra on top {extra * 1e3:.2f} ms; "
+        f"ratio {(base + extra) / base:.3f} (target <= 1.03)"
+    )
 
     argv = vertex_argv(50)
     parser = OverridesParser.create()
     translated = to_hydra_args(argv)
     n = 200
+
     # Cold: clear the parse cache each time, so every categorical is parsed anew.
     def cold() -> None:
         translate._parse.cache_clear()
         to_hydra_args(argv)
+
     t_cold = min(timeit.repeat(cold, number=n, repeat=5)) / n
     t_warm = min(timeit.repeat(lambda: to_hydra_args(argv), number=n, repeat=5)) / n
-    t_hydra = min(timeit.repeat(lambda: parser.parse_overrides(translated), number=20, repeat=5)) / 20
-    print(f"translate 50-arg argv: {t_cold * 1e3:.3f} ms cold, {t_warm * 1e3:.3f} ms cached; "
-          f"Hydra's parse of the result {t_hydra * 1e3:.2f} ms; ratio {t_cold / t_hydra:.3f} cold "
-          f"(target <= 0.25)")
+    t_hydra = (
+        min(timeit.repeat(lambda: parser.parse_overrides(translated), number=20, repeat=5)) / 20
+    )
+    print(
+        f"translate 50-arg argv: {t_cold * 1e3:.3f} ms cold, {t_warm * 1e3:.3f} ms cached; "
+        f"Hydra's parse of the result {t_hydra * 1e3:.2f} ms; ratio {t_cold / t_hydra:.3f} cold "
+        f"(target <= 0.25)"
+    )
 
     worst = [f"--model.name{i}=it's model {i}" for i in range(50)]  # every value needs the parser
     worst_out = to_hydra_args(worst)
+
     def cold_worst() -> None:
         translate._parse.cache_clear()
         to_hydra_args(worst)
+
     t_worst = min(timeit.repeat(cold_worst, number=20, repeat=5)) / 20
-    t_hydra_worst = min(timeit.repeat(lambda: parser.parse_overrides(worst_out), number=20, repeat=5)) / 20
-    print(f"worst case, 50 values that all need Hydra's parser: {t_worst * 1e3:.2f} ms vs Hydra's parse "
-          f"{t_hydra_worst * 1e3:.2f} ms; ratio {t_worst / t_hydra_worst:.2f}")
+    t_hydra_worst = (
+        min(timeit.repeat(lambda: parser.parse_overrides(worst_out), number=20, repeat=5)) / 20
+    )
+    print(
+        f"worst case, 50 values that all need Hydra's parser: {t_worst * 1e3:.2f} ms vs Hydra's parse "
+        f"{t_hydra_worst * 1e3:.2f} ms; ratio {t_worst / t_hydra_worst:.2f}"
+    )
 
     sys.argv[1:] = argv
 
@@ -92,11 +107,15 @@ def main() -> None:
 
     wrapped = vertex_compatible(task)
     t_plain = min(timeit.repeat(task, number=n, repeat=5)) / n
+
     def cold_call() -> None:
         translate._parse.cache_clear()
         wrapped()
+
     t_wrapped = min(timeit.repeat(cold_call, number=n, repeat=5)) / n
-    print(f"decorator overhead per call (50-arg argv, cold cache): {(t_wrapped - t_plain) * 1e6:.0f} us")
+    print(
+        f"decorator overhead per call (50-arg argv, cold cache): {(t_wrapped - t_plain) * 1e6:.0f} us"
+    )
 
 
 if __name__ == "__main__":

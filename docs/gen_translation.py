@@ -146,9 +146,7 @@ def _received(out: list[str]) -> str:
             continue  # the value of a Hydra flag, e.g. `job` in `--cfg job`
         key, value = override.key_or_group, override.value()
         if override.is_delete():
-            shown.append(
-                f"{key} deleted" + ("" if value is None else f" if it is {value!r}")
-            )
+            shown.append(f"{key} deleted" + ("" if value is None else f" if it is {value!r}"))
             continue
         cfg = OmegaConf.create({})
         OmegaConf.update(cfg, key, value, force_add=True)
@@ -216,9 +214,7 @@ def main(argv: list[str]) -> int:
     new = render(old)
     if "--check" in argv:
         if new != old:
-            print(
-                f"{PAGE} is stale: run python docs/gen_translation.py", file=sys.stderr
-            )
+            print(f"{PAGE} is stale: run python docs/gen_translation.py", file=sys.stderr)
             return 1
         return 0
     PAGE.write_text(new, encoding="utf-8")

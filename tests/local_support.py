@@ -37,12 +37,17 @@ def write_job(
             **study,
         },
         "trialJobSpec": {
-            "workerPoolSpecs": [{
-                "machineSpec": {"machineType": "n1-standard-4"},
-                "replicaCount": 1,
-                "containerSpec": {"imageUri": "img", "command": ["python", str(APP)],
-                                  "args": [f"log={folder / 'log.jsonl'}", *args]},
-            }]
+            "workerPoolSpecs": [
+                {
+                    "machineSpec": {"machineType": "n1-standard-4"},
+                    "replicaCount": 1,
+                    "containerSpec": {
+                        "imageUri": "img",
+                        "command": ["python", str(APP)],
+                        "args": [f"log={folder / 'log.jsonl'}", *args],
+                    },
+                }
+            ]
         },
     }
     if max_failed is not None:

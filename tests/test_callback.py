@@ -148,7 +148,10 @@ def test_reports_each_epoch_then_best(
 
 def test_final_last_reports_last_value(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
     schedule = [0.3, 0.9, 0.5]
-    callbacks = [checkpoint(pl, tmp_path, monitor="val/acc", mode="max"), HypertuneCallback(final="last")]
+    callbacks = [
+        checkpoint(pl, tmp_path, monitor="val/acc", mode="max"),
+        HypertuneCallback(final="last"),
+    ]
     make_trainer(pl, tmp_path, callbacks).fit(scripted_module(pl, schedule))
     values = [line["val/acc"] for line in read_lines(metric_file)]
     assert values == [text(v) for v in schedule + schedule[-1:]]
@@ -199,7 +202,11 @@ def test_final_checkpoint_path_holds_the_reported_value(
         ([("ckpt", "val/acc", "max"), ("es", "val/loss", "min")], {}, ("val/acc", "max")),
         ([("es", "val/loss", "min")], {}, ("val/loss", "min")),
         ([("ckpt", None, "min"), ("es", "val/acc", "max")], {}, ("val/acc", "max")),
-        ([("ckpt", "val/acc", "max"), ("es", "val/loss", "min")], {"monitor": "val/loss"}, ("val/loss", "min")),
+        (
+            [("ckpt", "val/acc", "max"), ("es", "val/loss", "min")],
+            {"monitor": "val/loss"},
+            ("val/loss", "min"),
+        ),
         ([("ckpt", "val/acc", "max")], {"monitor": "val/loss", "mode": "min"}, ("val/loss", "min")),
         ([("ckpt", "val/acc", "max")], {"mode": "min"}, ("val/acc", "min")),
     ],
@@ -227,10 +234,16 @@ def test_monitor_and_mode_inference(
     assert [line[monitor] for line in read_lines(metric_file)] == [text(v) for v in series + [best]]
 
 
-def test_nothing_to_infer_raises_at_setup(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
+def test_nothing_to_infer_raises_at_setup(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
     model = scripted_module(pl, ACC)
-    trainer = make_trainer(pl, tmp_path, [HypertuneCallback()])  # default ModelCheckpoint has no monitor
-    with pytest.raises(ConfigurationError, match=r"HypertuneCallback\(monitor=None\): cannot infer which metric"):
+    trainer = make_trainer(
+        pl, tmp_path, [HypertuneCallback()]
+    )  # default ModelCheckpoint has no monitor
+    with pytest.raises(
+        ConfigurationError, match=r"HypertuneCallback\(monitor=None\): cannot infer which metric"
+    ):
         trainer.fit(model)
     assert model.training_steps == 0
     assert not metric_file.exists()
@@ -241,14 +254,22 @@ def test_explicit_monitor_without_mode_raises_at_setup(
 ) -> None:
     model = scripted_module(pl, ACC)
     trainer = make_trainer(pl, tmp_path, [HypertuneCallback(monitor="val/acc")])
-    with pytest.raises(ConfigurationError, match=r"monitor='val/acc', mode=None\): cannot tell.*mode='max'"):
+    with pytest.raises(
+        ConfigurationError, match=r"monitor='val/acc', mode=None\): cannot tell.*mode='max'"
+    ):
         trainer.fit(model)
     assert model.training_steps == 0
 
 
-def test_explicit_monitor_final_last_needs_no_mode(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
-    make_trainer(pl, tmp_path, [HypertuneCallback("val/acc", final="last")]).fit(scripted_module(pl, ACC))
-    assert [line["val/acc"] for line in read_lines(metric_file)] == [text(v) for v in ACC + ACC[-1:]]
+def test_explicit_monitor_final_last_needs_no_mode(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
+    make_trainer(pl, tmp_path, [HypertuneCallback("val/acc", final="last")]).fit(
+        scripted_module(pl, ACC)
+    )
+    assert [line["val/acc"] for line in read_lines(metric_file)] == [
+        text(v) for v in ACC + ACC[-1:]
+    ]
 
 
 def test_missing_metric_strict_raises_listing_available(
@@ -269,13 +290,17 @@ def test_missing_metric_non_strict_warns(pl: ModuleType, tmp_path: Path, metric_
     with pytest.warns(ReportWarning) as record:
         trainer.fit(scripted_module(pl, ACC))
     messages = [str(w.message) for w in record if issubclass(w.category, ReportWarning)]
-    assert any("Available metrics: 'val/acc'" in m and "strict=False: not reported" in m for m in messages)
+    assert any(
+        "Available metrics: 'val/acc'" in m and "strict=False: not reported" in m for m in messages
+    )
     assert any("no finite value was seen during fit" in m for m in messages)
     assert trainer.current_epoch == len(ACC)  # training went on
     assert not metric_file.exists()
 
 
-def test_nan_epoch_is_skipped_and_never_best(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
+def test_nan_epoch_is_skipped_and_never_best(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
     schedule = [0.3, math.nan, 0.5]
     callbacks = [checkpoint(pl, tmp_path, monitor="val/acc", mode="max"), HypertuneCallback()]
     with pytest.warns(ReportWarning, match=r"'val/acc' is nan at step 8; nothing was written"):
@@ -310,7 +335,9 @@ def test_explicit_tag_wins_and_warns_once_if_unlike_study(
     study = f"accuracy-{pl.__name__}"  # warned once per process and (tag, study) pair
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_TAG", study)
     callback = HypertuneCallback("val/acc", "max", tag="acc")
-    with pytest.warns(ReportWarning, match=rf"tag='acc'\) differs from CLOUD_ML_HP_METRIC_TAG='{study}'") as record:
+    with pytest.warns(
+        ReportWarning, match=rf"tag='acc'\) differs from CLOUD_ML_HP_METRIC_TAG='{study}'"
+    ) as record:
         make_trainer(pl, tmp_path, [callback]).fit(scripted_module(pl, ACC))
     assert sum("differs from" in str(w.message) for w in record) == 1
     assert [line["acc"] for line in read_lines(metric_file)] == [text(v) for v in ACC + [max(ACC)]]
@@ -321,7 +348,9 @@ def test_resume_from_checkpoint_keeps_best(
 ) -> None:
     schedule = [0.9, 0.2, 0.4]
     first = checkpoint(pl, tmp_path, monitor="val/acc", mode="max", save_last=True)
-    make_trainer(pl, tmp_path, [first, HypertuneCallback()], max_epochs=2).fit(scripted_module(pl, schedule))
+    make_trainer(pl, tmp_path, [first, HypertuneCallback()], max_epochs=2).fit(
+        scripted_module(pl, schedule)
+    )
     saved = torch.load(first.last_model_path, weights_only=True)
     (state,) = [v for k, v in saved["callbacks"].items() if k.startswith("HypertuneCallback")]
     assert (state["best"], state["best_step"]) == (logged(0.9), STEPS_PER_EPOCH)
@@ -338,7 +367,11 @@ def test_resume_from_checkpoint_keeps_best(
     # way the resumed process never sees 0.9, yet its final line must hold it.
     assert lines[-2:] == [("12", text(0.4)), ("13", text(0.9))]
     assert text(0.9) not in [value for _, value in lines[:-1]]
-    assert (callback.best, callback.best_step, callback.last) == (logged(0.9), STEPS_PER_EPOCH, logged(0.4))
+    assert (callback.best, callback.best_step, callback.last) == (
+        logged(0.9),
+        STEPS_PER_EPOCH,
+        logged(0.4),
+    )
 
 
 def test_state_dict_round_trip() -> None:
@@ -352,7 +385,9 @@ def test_state_dict_round_trip() -> None:
 
 def test_state_of_another_monitor_is_ignored() -> None:
     callback = HypertuneCallback("val/acc", "max")
-    with pytest.warns(ReportWarning, match=r"the checkpoint tracked 'val/loss'; its best value is ignored"):
+    with pytest.warns(
+        ReportWarning, match=r"the checkpoint tracked 'val/loss'; its best value is ignored"
+    ):
         callback.load_state_dict({"monitor": "val/loss", "best": 0.1, "best_step": 3})
     assert callback.best is None
 
@@ -360,12 +395,21 @@ def test_state_of_another_monitor_is_ignored() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"mode": "maximum"}, r"HypertuneCallback\(mode='maximum'\): expected one of None, 'min', 'max'"),
+        (
+            {"mode": "maximum"},
+            r"HypertuneCallback\(mode='maximum'\): expected one of None, 'min', 'max'",
+        ),
         ({"final": "first"}, r"HypertuneCallback\(final='first'\): expected one of 'best', 'last'"),
         ({"monitor": ""}, r"HypertuneCallback\(monitor=''\): expected a metric name"),
         ({"tag": ""}, r"HypertuneCallback\(tag=''\): expected the study's metricId"),
-        ({"substitute_nonfinite": math.nan}, r"substitute_nonfinite=nan\): the substitute must be finite"),
-        ({"substitute_nonfinite": "0"}, r"substitute_nonfinite='0'\): the substitute must be finite"),
+        (
+            {"substitute_nonfinite": math.nan},
+            r"substitute_nonfinite=nan\): the substitute must be finite",
+        ),
+        (
+            {"substitute_nonfinite": "0"},
+            r"substitute_nonfinite='0'\): the substitute must be finite",
+        ),
     ],
 )
 def test_invalid_arguments(kwargs: dict[str, Any], match: str) -> None:
@@ -387,10 +431,17 @@ print(",".join(b for b in bases if "lightning" in b))
 
 @pytest.mark.slow
 @pytest.mark.skipif(len(NAMESPACES) < 2, reason="needs both namespaces installed")
-@pytest.mark.parametrize(("blocked", "kept"), [("pytorch_lightning", "lightning.pytorch"), ("lightning", "pytorch_lightning")])
+@pytest.mark.parametrize(
+    ("blocked", "kept"),
+    [("pytorch_lightning", "lightning.pytorch"), ("lightning", "pytorch_lightning")],
+)
 def test_works_with_only_one_namespace_installed(blocked: str, kept: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", _ONE_NAMESPACE, blocked, kept], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", _ONE_NAMESPACE, blocked, kept],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     modules = result.stdout.strip().splitlines()[-1].split(",")
@@ -401,11 +452,17 @@ def test_lightning_older_than_2_is_left_out(monkeypatch: pytest.MonkeyPatch) -> 
     from vertex_hydra import _compat
 
     monkeypatch.setattr(_compat, "_installed_version", lambda name: "1.9.5")
-    with pytest.raises(ImportError, match=r"needs lightning>=2.0 or pytorch-lightning>=2.0; found: .*1\.9\.5"):
+    with pytest.raises(
+        ImportError, match=r"needs lightning>=2.0 or pytorch-lightning>=2.0; found: .*1\.9\.5"
+    ):
         _compat.callback_base.__wrapped__()
     if len(NAMESPACES) == 2:
-        monkeypatch.setattr(_compat, "_installed_version", lambda name: "1.9.5" if "_" in name else "2.1.0")
-        assert _compat.callback_base.__wrapped__().__bases__ == (importlib.import_module(NAMESPACES[0]).Callback,)
+        monkeypatch.setattr(
+            _compat, "_installed_version", lambda name: "1.9.5" if "_" in name else "2.1.0"
+        )
+        assert _compat.callback_base.__wrapped__().__bases__ == (
+            importlib.import_module(NAMESPACES[0]).Callback,
+        )
 
 
 _LOGGER_KEPT = """
@@ -424,13 +481,21 @@ assert (shared.log, shared.rank_zero_deprecation_category) == before, shared.log
 def test_importing_the_other_namespace_keeps_the_users_rank_zero_logger(first: str) -> None:
     # Each namespace points lightning_utilities' shared rank-zero logger at itself on import.
     result = subprocess.run(
-        [sys.executable, "-c", _LOGGER_KEPT, first], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", _LOGGER_KEPT, first],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_warnings_are_not_raised_for_a_clean_run(pl: ModuleType, tmp_path: Path, metric_file: Path) -> None:
+def test_warnings_are_not_raised_for_a_clean_run(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReportWarning)
-        make_trainer(pl, tmp_path, [HypertuneCallback("val/acc", "max")]).fit(scripted_module(pl, ACC))
+        make_trainer(pl, tmp_path, [HypertuneCallback("val/acc", "max")]).fit(
+            scripted_module(pl, ACC)
+        )
     assert len(read_lines(metric_file)) == len(ACC) + 1

@@ -36,9 +36,17 @@ def test_job_tunes_every_parameter_type_and_val_acc() -> None:
     study = load_job()["studySpec"]
     assert study["metrics"] == [{"metricId": "val/acc", "goal": "MAXIMIZE"}]
     kinds = {next(k for k in p if k.endswith("ValueSpec")): p for p in study["parameters"]}
-    assert set(kinds) == {"doubleValueSpec", "discreteValueSpec", "integerValueSpec", "categoricalValueSpec"}
+    assert set(kinds) == {
+        "doubleValueSpec",
+        "discreteValueSpec",
+        "integerValueSpec",
+        "categoricalValueSpec",
+    }
     assert kinds["doubleValueSpec"]["scaleType"] == "UNIT_LOG_SCALE"
-    assert kinds["discreteValueSpec"] == {"parameterId": "data.batch_size", "discreteValueSpec": {"values": [32, 64, 128]}}
+    assert kinds["discreteValueSpec"] == {
+        "parameterId": "data.batch_size",
+        "discreteValueSpec": {"values": [32, 64, 128]},
+    }
     container = load_job()["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
     assert container["command"] == ["python", "train.py"]
 
@@ -47,7 +55,9 @@ def test_job_matches_the_vertex_schema() -> None:
     aiplatform = pytest.importorskip("google.cloud.aiplatform_v1")
     from google.protobuf.json_format import ParseDict
 
-    message = ParseDict(load_job(), aiplatform.HyperparameterTuningJob.pb(aiplatform.HyperparameterTuningJob()))
+    message = ParseDict(
+        load_job(), aiplatform.HyperparameterTuningJob.pb(aiplatform.HyperparameterTuningJob())
+    )
     assert message.study_spec.metrics[0].metric_id == "val/acc"
 
 
@@ -56,9 +66,15 @@ def test_digits_trial_from_job_yaml_writes_a_correct_metric_file(tmp_path: Path)
     job = load_job()
     container = job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
     trial_args = [trial_argument(p) for p in job["studySpec"]["parameters"]]
-    assert trial_args[1:] == ["--data.batch_size=128.0", "--model.hidden_layers=3.0", "--model.activation=tanh"]
+    assert trial_args[1:] == [
+        "--data.batch_size=128.0",
+        "--model.hidden_layers=3.0",
+        "--model.activation=tanh",
+    ]
     # The command runs from the job file's folder, as the container's working directory.
-    command = container["command"][1:] + container.get("args", []) + ["trainer.max_epochs=3"] + trial_args
+    command = (
+        container["command"][1:] + container.get("args", []) + ["trainer.max_epochs=3"] + trial_args
+    )
     lines, _ = run_trial(EXAMPLE, command, tmp_path, trial="7")
 
     assert_done_when(lines, epochs=3, trial="7")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from vertex_hydra.check._report import format_received, render
+from vertex_hydra._table import format_table, use_color
+from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
 from vertex_hydra.check._probe import (
     compose_argv,
     error_keys,
@@ -24,8 +25,7 @@ from vertex_hydra.check._probe import (
     parse_config,
     run_compositions,
 )
-from vertex_hydra._table import format_table, use_color
-from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
+from vertex_hydra.check._report import format_received, render
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import load_job
 
@@ -201,7 +201,9 @@ def test_rule_problems_are_reported_without_composing(tmp_path: Path) -> None:
     result = check_job(write_job(tmp_path, "plain_app.py", [bad]))
     assert not result.ok and result.rows == () and result.runs == 0
     assert "trial configs not composed" in result.notes[0]
-    with pytest.raises(ConfigurationError, match=r"\(model\.lr\): minValue 0\.1 must be less than maxValue 0\.01"):
+    with pytest.raises(
+        ConfigurationError, match=r"\(model\.lr\): minValue 0\.1 must be less than maxValue 0\.01"
+    ):
         raise_problem(result, "job file")
 
 
@@ -217,7 +219,9 @@ def test_check_job_unreadable_file(tmp_path: Path) -> None:
 def test_check_passes_on_the_digits_example() -> None:
     result = check_job(DIGITS_JOB)
     assert result.ok, result.problems
-    assert result.compositions == 4 and result.runs == 4  # 1 baseline + 3 discrete/categorical values
+    assert (
+        result.compositions == 4 and result.runs == 4
+    )  # 1 baseline + 3 discrete/categorical values
     assert [r.status for r in result.rows] == ["OK"] * 4
     batch = row(result, "data.batch_size")
     assert batch.tried == ("32.0", "64.0", "128.0") and batch.received == (32, 64, 128)
@@ -228,7 +232,12 @@ def test_check_passes_on_the_digits_example() -> None:
 @pytest.mark.slow
 def test_the_app_receives_the_probe_argv_byte_for_byte(tmp_path: Path) -> None:
     job = load_job(write_job(tmp_path, "plain_app.py", [LR, BATCH, ACT, DEPTH]))
-    params: dict[str, float | str] = {"model.lr": 0.1, "data.batch_size": 64, "model.act": "gelu", "model.depth": 1}
+    params: dict[str, float | str] = {
+        "model.lr": 0.1,
+        "data.batch_size": 64,
+        "model.act": "gelu",
+        "model.depth": 1,
+    }
     (composition,) = run_compositions(job, [params], python=sys.executable)
     assert composition.ok, composition.stderr
     assert composition.trace is not None
@@ -275,7 +284,10 @@ def test_unknown_parameter_id_suggests_the_closest_key(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_value_the_config_type_rejects(tmp_path: Path) -> None:
-    fractional_depth = {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 0.5, "maxValue": 4}}
+    fractional_depth = {
+        "parameterId": "model.depth",
+        "doubleValueSpec": {"minValue": 0.5, "maxValue": 4},
+    }
     result = check_job(write_job(tmp_path, "typed_app.py", [fractional_depth, BATCH]))
     depth = row(result, "model.depth")
     assert depth.received == (None, 4)
@@ -290,7 +302,10 @@ def test_value_the_config_type_rejects(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_category_the_enum_rejects(tmp_path: Path) -> None:
-    act = {"parameterId": "model.act", "categoricalValueSpec": {"values": ["RELU", "swish", "GELU"]}}
+    act = {
+        "parameterId": "model.act",
+        "categoricalValueSpec": {"values": ["RELU", "swish", "GELU"]},
+    }
     result = check_job(write_job(tmp_path, "typed_app.py", [act, BATCH]))
     assert row(result, "model.act").received == ("RELU", None, "GELU")
     with pytest.raises(ConfigurationError, match=(
@@ -339,7 +354,10 @@ def test_parameter_id_that_is_no_hydra_key(tmp_path: Path) -> None:
     result = check_job(write_job(tmp_path, "plain_app.py", [dict(LR, parameterId="x,y"), BATCH]))
     assert row(result, "x,y").status == "bad parameter id"
     assert row(result, "data.batch_size").status == "OK"
-    with pytest.raises(ConfigurationError, match=r"argument '--x,y=1e-05': parameter id 'x,y' is not a valid Hydra key"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"argument '--x,y=1e-05': parameter id 'x,y' is not a valid Hydra key",
+    ):
         raise_problem(result, "x,y")
 
 
@@ -350,7 +368,8 @@ def test_missing_config_group_option(tmp_path: Path) -> None:
     raw = yaml.safe_load(DIGITS_JOB.read_text(encoding="utf-8"))
     raw["studySpec"]["parameters"] = [model]
     raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = [
-        "python", str(DIGITS_JOB.parent / "train.py")
+        "python",
+        str(DIGITS_JOB.parent / "train.py"),
     ]
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = check_job(path)
@@ -430,7 +449,10 @@ def test_trial_command_that_fails_on_its_own(tmp_path: Path) -> None:
 def test_composition_timeout(tmp_path: Path) -> None:
     result = check_job(write_job(tmp_path, "sleepy_app.py", [BATCH]), timeout=0.5)
     assert result.seconds < 10
-    with pytest.raises(ConfigurationError, match=r"sleepy_app\.py --cfg job \(no tuned parameter\) took over 0\.5 s\. Fix: raise --timeout"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"sleepy_app\.py --cfg job \(no tuned parameter\) took over 0\.5 s\. Fix: raise --timeout",
+    ):
         raise_problem(result, "trial command")
 
 
@@ -450,7 +472,12 @@ def test_several_mistakes_in_one_job_are_all_found(tmp_path: Path) -> None:
     assert statuses["model.depth"].startswith("rejected: Value '0.5'")
     assert statuses["lr"] == "key missing; did you mean model.lr?"
     assert statuses["data.batch_size"] == "OK"
-    assert [p.subject for p in result.problems] == ["data.batch_sz", "model.act", "model.depth", "lr"]
+    assert [p.subject for p in result.problems] == [
+        "data.batch_sz",
+        "model.act",
+        "model.depth",
+        "lr",
+    ]
     text = render(result)
     assert re.search(r"^4 problems:$", text, re.MULTILINE)
     assert "  4. lr: the trial config has no key 'lr'" in text
@@ -463,7 +490,9 @@ def test_double_with_integral_bounds_is_also_probed_between_them(tmp_path: Path)
     result = check_job(write_job(tmp_path, "plain_app.py", [depth]))
     assert row(result, "model.depth").tried == ("1.0", "2.5", "4.0")
     assert row(result, "model.depth").received == (1, 2.5, 4)
-    with pytest.raises(ConfigurationError, match=r"received 2\.5 \(float\) but its default 2 is an int"):
+    with pytest.raises(
+        ConfigurationError, match=r"received 2\.5 \(float\) but its default 2 is an int"
+    ):
         raise_problem(result, "model.depth")
 
 
@@ -489,5 +518,8 @@ def test_green_table_and_note_without_the_cloud_extra(
     result = check_job(write_job(tmp_path, "plain_app.py", [BATCH], maxTrialCnt=4))
     assert result.ok and not result.schema_checked
     text = render(result, color=True)
-    assert "schema not checked: google-cloud-aiplatform is not installed (pip install 'vertex-hydra[cloud]')" in text
+    assert (
+        "schema not checked: google-cloud-aiplatform is not installed (pip install 'vertex-hydra[cloud]')"
+        in text
+    )
     assert "\x1b[32mOK\x1b[0m" in text and "\x1b[31m" not in text

@@ -50,7 +50,9 @@ def test_check_needs_a_job_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert "the following arguments are required: JOB.yaml" in capsys.readouterr().err
 
 
-def test_check_missing_file_is_a_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_missing_file_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert main(["check", str(tmp_path / "nope.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vertex-hydra check: error: cannot read job file")
@@ -129,7 +131,12 @@ def test_check_digits_prints_a_table_and_exits_0(capsys: pytest.CaptureFixture[s
     assert lines[header].split() == ["parameter", "config", "key", "tried", "(as", "Vertex", "passes",
                                      "them)", "received", "status"]  # fmt: skip
     table = {line.split()[0]: line for line in lines[header + 2 : header + 6]}
-    assert set(table) == {"model.optimizer.lr", "data.batch_size", "model.hidden_layers", "model.activation"}
+    assert set(table) == {
+        "model.optimizer.lr",
+        "data.batch_size",
+        "model.hidden_layers",
+        "model.activation",
+    }
     assert "32.0, 64.0, 128.0" in table["data.batch_size"]
     assert "32, 64, 128 (int)" in table["data.batch_size"]
     assert all(line.rstrip().endswith("OK") for line in table.values())
@@ -142,7 +149,12 @@ def test_check_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is True and data["problems"] == []
     assert data["compositions"] == 4
-    assert [r["parameter_id"] for r in data["rows"]] == ["model.lr", "data.batch_size", "model.act", "model.depth"]
+    assert [r["parameter_id"] for r in data["rows"]] == [
+        "model.lr",
+        "data.batch_size",
+        "model.act",
+        "model.depth",
+    ]
     assert data["rows"][1]["received"] == [16, 32, 64]
 
 
@@ -152,7 +164,10 @@ def test_check_problem_exits_1_and_names_the_parameter(
 ) -> None:
     raw = yaml.safe_load(PLAIN_JOB.read_text(encoding="utf-8"))
     raw["studySpec"]["parameters"][1]["parameterId"] = "data.batch_sz"
-    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = ["python", str(APPS / "plain_app.py")]
+    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = [
+        "python",
+        str(APPS / "plain_app.py"),
+    ]
     path = tmp_path / "job.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert main(["check", str(path), "--no-color", "--python", sys.executable]) == 1

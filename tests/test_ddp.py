@@ -122,8 +122,18 @@ enable_model_summary: false
 
 # Variables that would make the child think it is already part of a DDP job,
 # or point it at another trial's file.
-_STRIP = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK",
-          "PL_GLOBAL_SEED", "CLUSTER_SPEC", "TF_CONFIG")
+_STRIP = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    "NODE_RANK",
+    "GROUP_RANK",
+    "PL_GLOBAL_SEED",
+    "CLUSTER_SPEC",
+    "TF_CONFIG",
+)
 
 
 def write_app(root: Path, namespace: str) -> Path:
@@ -154,7 +164,12 @@ def run_trial(
     )
     result = subprocess.run(
         [sys.executable, *argv, f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=170, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     metric_file = tmp_path / "hypertune" / "output.metrics"
@@ -198,12 +213,20 @@ def test_template_app_as_a_vertex_trial(namespace: str, tmp_path: Path) -> None:
 def test_template_app_under_two_process_ddp(tmp_path: Path) -> None:
     namespace = available_namespaces()[0]
     app = write_app(tmp_path, namespace)
-    argv = ["train.py", "trainer.strategy=ddp", "trainer.devices=2", "trainer.max_epochs=2", *VERTEX_ARGS]
+    argv = [
+        "train.py",
+        "trainer.strategy=ddp",
+        "trainer.devices=2",
+        "trainer.max_epochs=2",
+        *VERTEX_ARGS,
+    ]
     lines, ranks = run_trial(app, argv, tmp_path)
 
     assert sorted(ranks) == [0, 1]  # both ranks trained ...
     assert [ranks[r]["is_global_zero"] for r in (0, 1)] == [True, False]
-    assert all(r["world_size"] == 2 and r["batch_size"] == 16 and r["lr"] == 0.05 for r in ranks.values())
+    assert all(
+        r["world_size"] == 2 and r["batch_size"] == 16 and r["lr"] == 0.05 for r in ranks.values()
+    )
     # ... rank 1 was re-launched by Lightning with Hydra-style argv, and the decorator coped.
     assert "hydra.job.name=train_ddp_process_1" in ranks[1]["argv"]
     assert "data.batch_size=16" in ranks[1]["argv"]

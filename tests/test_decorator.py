@@ -44,7 +44,7 @@ def run_app(
 
 def results(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
     lines = [line for line in proc.stdout.splitlines() if line.startswith("VH_RESULT=")]
-    return [json.loads(line[len("VH_RESULT="):]) for line in lines]
+    return [json.loads(line[len("VH_RESULT=") :]) for line in lines]
 
 
 NASTY = {
@@ -89,7 +89,7 @@ def test_python_dash_m_resolves_relative_config_path(tmp_path: Path) -> None:
 def test_sys_argv_is_restored_after_the_call(tmp_path: Path) -> None:
     proc = run_app(["--data.batch_size=64.0", "--cfg", "job"], tmp_path)
     after = next(line for line in proc.stdout.splitlines() if line.startswith("VH_ARGV_AFTER="))
-    assert json.loads(after[len("VH_ARGV_AFTER="):]) == ["--data.batch_size=64.0", "--cfg", "job"]
+    assert json.loads(after[len("VH_ARGV_AFTER=") :]) == ["--data.batch_size=64.0", "--cfg", "job"]
 
 
 @pytest.mark.slow
@@ -111,7 +111,11 @@ def test_help_passes_through(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_multirun_with_vertex_arguments(tmp_path: Path) -> None:
     log = tmp_path / "runs.jsonl"
-    run_app(["--multirun", "model.act=relu,tanh", "--data.batch_size=64.0"], tmp_path, env={"VH_TEST_LOG": str(log)})
+    run_app(
+        ["--multirun", "model.act=relu,tanh", "--data.batch_size=64.0"],
+        tmp_path,
+        env={"VH_TEST_LOG": str(log)},
+    )
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert sorted(r["cfg"]["model"]["act"] for r in records) == ["relu", "tanh"]
     assert {r["cfg"]["data"]["batch_size"] for r in records} == {64}
@@ -187,7 +191,9 @@ def test_keeps_name_doc_signature_and_wrapped() -> None:
         assert inspect.signature(wrapped) == inspect.signature(train)
 
 
-def test_bad_argv_exits_2_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_argv_exits_2_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "argv", ["train.py", "stray"])
     app = vertex_compatible(lambda: None)
     with pytest.raises(SystemExit) as info:

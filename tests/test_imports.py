@@ -88,9 +88,7 @@ def test_every_public_name_resolves(name: str) -> None:
 def test_lazy_names_resolve_to_their_module_objects() -> None:
     for name, module in vertex_hydra._LAZY.items():
         assert name in vertex_hydra.__all__
-        assert getattr(vertex_hydra, name) is getattr(
-            importlib.import_module(module), name
-        )
+        assert getattr(vertex_hydra, name) is getattr(importlib.import_module(module), name)
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
@@ -104,9 +102,7 @@ def test_package_ships_py_typed() -> None:
     # ... and the build configuration puts it into wheels and sdists.
     setup_cfg = Path(__file__).resolve().parent.parent / "setup.cfg"
     if not setup_cfg.is_file():
-        pytest.skip(
-            "setup.cfg is not next to the tests (running from an installed copy)"
-        )
+        pytest.skip("setup.cfg is not next to the tests (running from an installed copy)")
     config = configparser.ConfigParser()
     config.read(setup_cfg, encoding="utf-8")
     shipped = config.get("options.package_data", "vertex_hydra", fallback="").split()

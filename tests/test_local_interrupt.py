@@ -43,9 +43,22 @@ def _alive(pid: int) -> bool:
 
 def _run(job: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "vertex_hydra", "local", str(job), "--workdir",
-         str(job.parent / "w"), "--seed", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "vertex_hydra",
+            "local",
+            str(job),
+            "--workdir",
+            str(job.parent / "w"),
+            "--seed",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -55,24 +68,37 @@ def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_interrupt_then_resume_loses_nothing_and_reruns_nothing(
     tmp_path: Path, sig: signal.Signals, status: int
 ) -> None:
-    job = write_job(tmp_path, [X, N], args=["steps=6", "sleep=0.15"], max_trials=6, parallel=2,
-                    algorithm="RANDOM_SEARCH")
+    job = write_job(
+        tmp_path,
+        [X, N],
+        args=["steps=6", "sleep=0.15"],
+        max_trials=6,
+        parallel=2,
+        algorithm="RANDOM_SEARCH",
+    )
     runner = _run(job)
     # Interrupt once two trials have finished and two are running.
-    _wait_for(lambda: sum(e["event"] == "end" for e in read_log(tmp_path)) >= 2
-              and sum(e["event"] == "start" for e in read_log(tmp_path)) >= 4)
+    _wait_for(
+        lambda: (
+            sum(e["event"] == "end" for e in read_log(tmp_path)) >= 2
+            and sum(e["event"] == "start" for e in read_log(tmp_path)) >= 4
+        )
+    )
     runner.send_signal(sig)
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == status, err
     assert f"Interrupted by {sig.name}" in out and "--resume" in out
     before = read_log(tmp_path)
     ended = {e["trial"]: (e["x"], e["n"]) for e in before if e["event"] == "end"}
-    cut = {e["trial"]: (e["x"], e["n"]) for e in before if e["event"] == "start"}.keys() - ended.keys()
+    cut = {
+        e["trial"]: (e["x"], e["n"]) for e in before if e["event"] == "start"
+    }.keys() - ended.keys()
     assert len(ended) >= 2 and cut, "the signal must land while trials run"
     assert not any(_alive(e["pid"]) for e in before)  # every trial's process group was stopped
     for tid in cut:
@@ -81,11 +107,13 @@ def test_interrupt_then_resume_loses_nothing_and_reruns_nothing(
     resumed = _run(job, "--resume")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
-    after = read_log(tmp_path)[len(before):]
+    after = read_log(tmp_path)[len(before) :]
     rerun = [(e["x"], e["n"]) for e in after if e["event"] == "start"]
     # No finished trial ran again; each trial cut short ran again with its parameters.
     assert not {e["trial"] for e in after} & ended.keys()
-    cut_params = sorted((e["x"], e["n"]) for e in before if e["trial"] in cut and e["event"] == "start")
+    cut_params = sorted(
+        (e["x"], e["n"]) for e in before if e["trial"] in cut and e["event"] == "start"
+    )
     assert sorted(rerun[: len(cut)]) == cut_params
     rows = read_csv(tmp_path / "w" / "trials.csv")
     assert len(rows) == 6 and {r["state"] for r in rows} == {"SUCCEEDED"}
@@ -98,8 +126,14 @@ def test_interrupt_then_resume_loses_nothing_and_reruns_nothing(
 
 
 def test_resume_after_the_runner_was_killed(tmp_path: Path) -> None:
-    job = write_job(tmp_path, [X], args=["steps=5", "sleep=0.2"], max_trials=3, parallel=1,
-                    algorithm="RANDOM_SEARCH")
+    job = write_job(
+        tmp_path,
+        [X],
+        args=["steps=5", "sleep=0.2"],
+        max_trials=3,
+        parallel=1,
+        algorithm="RANDOM_SEARCH",
+    )
     runner = _run(job)
     _wait_for(lambda: any(e["event"] == "start" for e in read_log(tmp_path)))
     runner.kill()  # no chance to clean up: the store keeps trial 1 RUNNING
@@ -124,7 +158,8 @@ def test_a_second_runner_on_the_same_workdir_is_refused(
         _wait_for(lambda: any(e["event"] == "start" for e in read_log(tmp_path)))
         assert main(["local", str(job), "--workdir", str(tmp_path / "w"), "--resume"]) == 2
         assert f"another 'vertex-hydra local' (pid {runner.pid}) is running the study in" in (
-            capsys.readouterr().err)
+            capsys.readouterr().err
+        )
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.communicate(timeout=60)
@@ -159,8 +194,9 @@ def test_a_trial_that_ended_before_the_signal_is_recorded_not_rerun(tmp_path: Pa
 
     study = LocalStudy(load_job(write_job(tmp_path, [X])), tmp_path / "w")
     ended = TrialProcess([sys.executable, "-c", "pass"], None, tmp_path, tmp_path / "t1")
-    running = TrialProcess([sys.executable, "-c", "import time; time.sleep(60)"], None,
-                           tmp_path, tmp_path / "t2")
+    running = TrialProcess(
+        [sys.executable, "-c", "import time; time.sleep(60)"], None, tmp_path, tmp_path / "t2"
+    )
     ended.popen.wait(30)
     study.running = [_Running(None, "1", {}, ended, None), _Running(None, "2", {}, running, None)]
     study._on_signal(signal.SIGINT)

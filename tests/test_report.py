@@ -102,7 +102,9 @@ def test_explicit_tag_unlike_study_warns_once(
     metric_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_TAG", "val/acc-once")
-    with pytest.warns(ReportWarning, match=r"tag='accuracy'\) differs from CLOUD_ML_HP_METRIC_TAG='val/acc-once'"):
+    with pytest.warns(
+        ReportWarning, match=r"tag='accuracy'\) differs from CLOUD_ML_HP_METRIC_TAG='val/acc-once'"
+    ):
         report_metric(0.1, tag="accuracy")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -142,8 +144,14 @@ def test_nonfinite_substitute(metric_file: Path) -> None:
         ({"step": -1}, r"report_metric\(step=-1\): step must be a non-negative integer"),
         ({"step": 2.5}, r"report_metric\(step=2.5\): step must be a non-negative integer"),
         ({"step": True}, r"report_metric\(step=True\): step must be"),
-        ({"substitute_nonfinite": math.inf}, r"substitute_nonfinite=inf\): the substitute must be finite"),
-        ({"substitute_nonfinite": "zero"}, r"report_metric\(substitute_nonfinite='zero'\): expected a real"),
+        (
+            {"substitute_nonfinite": math.inf},
+            r"substitute_nonfinite=inf\): the substitute must be finite",
+        ),
+        (
+            {"substitute_nonfinite": "zero"},
+            r"report_metric\(substitute_nonfinite='zero'\): expected a real",
+        ),
     ],
 )
 def test_invalid_arguments(metric_file: Path, kwargs: dict[str, object], match: str) -> None:
@@ -172,7 +180,9 @@ def test_one_writer_keeps_history(metric_file: Path) -> None:
     for step in range(1, 8):
         report_metric(step / 10, tag="m", step=step)
     assert get_writer() is get_writer()
-    assert [line["global_step"] for line in read_lines(metric_file)] == [str(s) for s in range(1, 8)]
+    assert [line["global_step"] for line in read_lines(metric_file)] == [
+        str(s) for s in range(1, 8)
+    ]
 
 
 def test_history_capped_at_hypertunes_100(metric_file: Path) -> None:
@@ -208,7 +218,9 @@ def test_bare_relative_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert os.environ["CLOUD_ML_HP_METRIC_FILE"] == "bare.metrics"  # restored
 
 
-def test_relative_file_name_is_resolved_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_file_name_is_resolved_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A chdir after the first report (e.g. into a run folder) must not start a second file.
     (tmp_path / "later").mkdir()
     monkeypatch.chdir(tmp_path)

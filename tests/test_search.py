@@ -21,34 +21,68 @@ from vertex_hydra.local.search import MAX_GRID_SIZE, SearchSpace, directions, ma
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def _job(parameters: list[dict], algorithm: str | None = None, metrics=None, trials: int = 20) -> JobSpec:
-    study = {"metrics": metrics or [{"metricId": "y", "goal": "MAXIMIZE"}], "parameters": parameters}
+def _job(
+    parameters: list[dict], algorithm: str | None = None, metrics=None, trials: int = 20
+) -> JobSpec:
+    study = {
+        "metrics": metrics or [{"metricId": "y", "goal": "MAXIMIZE"}],
+        "parameters": parameters,
+    }
     if algorithm:
         study["algorithm"] = algorithm
-    return JobSpec.from_dict({
-        "maxTrialCount": trials,
-        "studySpec": study,
-        "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": ["python", "t.py"]}}]},
-    })
+    return JobSpec.from_dict(
+        {
+            "maxTrialCount": trials,
+            "studySpec": study,
+            "trialJobSpec": {
+                "workerPoolSpecs": [
+                    {"containerSpec": {"imageUri": "i", "command": ["python", "t.py"]}}
+                ]
+            },
+        }
+    )
 
 
 @pytest.mark.parametrize(
     ("spec", "name", "expected"),
     [
         (ParameterSpec("lr", "DOUBLE", 0.1, 0.9), "lr", FloatDistribution(0.1, 0.9)),
-        (ParameterSpec("lr", "DOUBLE", 1e-5, 1e-1, scale_type="UNIT_LINEAR_SCALE"), "lr",
-         FloatDistribution(1e-5, 1e-1)),
-        (ParameterSpec("lr", "DOUBLE", 1e-5, 1e-1, scale_type="UNIT_LOG_SCALE"), "lr",
-         FloatDistribution(1e-5, 1e-1, log=True)),
-        (ParameterSpec("m", "DOUBLE", 0.5, 0.999, scale_type="UNIT_REVERSE_LOG_SCALE"), "m (reversed)",
-         FloatDistribution(0.5, 0.999, log=True)),
+        (
+            ParameterSpec("lr", "DOUBLE", 1e-5, 1e-1, scale_type="UNIT_LINEAR_SCALE"),
+            "lr",
+            FloatDistribution(1e-5, 1e-1),
+        ),
+        (
+            ParameterSpec("lr", "DOUBLE", 1e-5, 1e-1, scale_type="UNIT_LOG_SCALE"),
+            "lr",
+            FloatDistribution(1e-5, 1e-1, log=True),
+        ),
+        (
+            ParameterSpec("m", "DOUBLE", 0.5, 0.999, scale_type="UNIT_REVERSE_LOG_SCALE"),
+            "m (reversed)",
+            FloatDistribution(0.5, 0.999, log=True),
+        ),
         (ParameterSpec("d", "INTEGER", 1, 8), "d", IntDistribution(1, 8)),
-        (ParameterSpec("d", "INTEGER", 1, 64, scale_type="UNIT_LOG_SCALE"), "d", IntDistribution(1, 64, log=True)),
-        (ParameterSpec("d", "INTEGER", 1, 64, scale_type="UNIT_REVERSE_LOG_SCALE"), "d (reversed)",
-         IntDistribution(1, 64, log=True)),
-        (ParameterSpec("bs", "DISCRETE", values=(32, 64, 128)), "bs", CategoricalDistribution([32, 64, 128])),
-        (ParameterSpec("act", "CATEGORICAL", values=("relu", "gelu new")), "act",
-         CategoricalDistribution(["relu", "gelu new"])),
+        (
+            ParameterSpec("d", "INTEGER", 1, 64, scale_type="UNIT_LOG_SCALE"),
+            "d",
+            IntDistribution(1, 64, log=True),
+        ),
+        (
+            ParameterSpec("d", "INTEGER", 1, 64, scale_type="UNIT_REVERSE_LOG_SCALE"),
+            "d (reversed)",
+            IntDistribution(1, 64, log=True),
+        ),
+        (
+            ParameterSpec("bs", "DISCRETE", values=(32, 64, 128)),
+            "bs",
+            CategoricalDistribution([32, 64, 128]),
+        ),
+        (
+            ParameterSpec("act", "CATEGORICAL", values=("relu", "gelu new")),
+            "act",
+            CategoricalDistribution(["relu", "gelu new"]),
+        ),
     ],
 )
 def test_distribution_per_kind_and_scale(spec: ParameterSpec, name: str, expected: object) -> None:
@@ -73,11 +107,20 @@ def test_reverse_log_maps_into_the_bounds_and_back(low: float, ratio: float, u: 
     assert x == pytest.approx(low + high - y, rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize(("scale", "crowded_near_max"), [
-    ("UNIT_REVERSE_LOG_SCALE", True), ("UNIT_LOG_SCALE", False)])
+@pytest.mark.parametrize(
+    ("scale", "crowded_near_max"), [("UNIT_REVERSE_LOG_SCALE", True), ("UNIT_LOG_SCALE", False)]
+)
 def test_reverse_log_samples_crowd_near_max(scale: str, crowded_near_max: bool) -> None:
-    job = _job([{"parameterId": "m", "scaleType": scale,
-                 "doubleValueSpec": {"minValue": 0.001, "maxValue": 1.0}}], "RANDOM_SEARCH")
+    job = _job(
+        [
+            {
+                "parameterId": "m",
+                "scaleType": scale,
+                "doubleValueSpec": {"minValue": 0.001, "maxValue": 1.0},
+            }
+        ],
+        "RANDOM_SEARCH",
+    )
     space = SearchSpace(job.parameters, job.algorithm)
     study = optuna.create_study(sampler=make_sampler(job, seed=0))
     xs = [space.to_vertex(study.ask(space.distributions()).params)["m"] for _ in range(400)]
@@ -87,8 +130,16 @@ def test_reverse_log_samples_crowd_near_max(scale: str, crowded_near_max: bool) 
 
 
 def test_integer_reverse_log_values_are_integers_in_range() -> None:
-    job = _job([{"parameterId": "n", "scaleType": "UNIT_REVERSE_LOG_SCALE",
-                 "integerValueSpec": {"minValue": 1, "maxValue": 100}}], "RANDOM_SEARCH")
+    job = _job(
+        [
+            {
+                "parameterId": "n",
+                "scaleType": "UNIT_REVERSE_LOG_SCALE",
+                "integerValueSpec": {"minValue": 1, "maxValue": 100},
+            }
+        ],
+        "RANDOM_SEARCH",
+    )
     space = SearchSpace(job.parameters, job.algorithm)
     study = optuna.create_study(sampler=make_sampler(job, seed=1))
     ns = [space.to_vertex(study.ask(space.distributions()).params)["n"] for _ in range(300)]
@@ -97,8 +148,13 @@ def test_integer_reverse_log_values_are_integers_in_range() -> None:
 
 
 def test_grid_search_visits_every_point_once_in_order() -> None:
-    job = _job([{"parameterId": "d", "integerValueSpec": {"minValue": 1, "maxValue": 3}},
-                {"parameterId": "act", "categoricalValueSpec": {"values": ["a", "b"]}}], "GRID_SEARCH")
+    job = _job(
+        [
+            {"parameterId": "d", "integerValueSpec": {"minValue": 1, "maxValue": 3}},
+            {"parameterId": "act", "categoricalValueSpec": {"values": ["a", "b"]}},
+        ],
+        "GRID_SEARCH",
+    )
     space = SearchSpace(job.parameters, job.algorithm)
     assert space.grid() == {"d": [1, 2, 3], "act": ["a", "b"]}
     assert space.grid_size() == 6
@@ -113,7 +169,9 @@ def test_grid_search_visits_every_point_once_in_order() -> None:
 
 
 def test_random_search_is_reproducible_with_a_seed() -> None:
-    job = _job([{"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}], "RANDOM_SEARCH")
+    job = _job(
+        [{"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}], "RANDOM_SEARCH"
+    )
     space = SearchSpace(job.parameters, job.algorithm)
 
     def draw(seed: int) -> list[float]:
@@ -126,9 +184,14 @@ def test_random_search_is_reproducible_with_a_seed() -> None:
 
 
 def test_bayesian_default_is_tpe_and_beats_random_on_a_smooth_function() -> None:
-    params = [{"parameterId": "x", "doubleValueSpec": {"minValue": -5, "maxValue": 5}},
-              {"parameterId": "lr", "scaleType": "UNIT_LOG_SCALE",
-               "doubleValueSpec": {"minValue": 1e-5, "maxValue": 1}}]
+    params = [
+        {"parameterId": "x", "doubleValueSpec": {"minValue": -5, "maxValue": 5}},
+        {
+            "parameterId": "lr",
+            "scaleType": "UNIT_LOG_SCALE",
+            "doubleValueSpec": {"minValue": 1e-5, "maxValue": 1},
+        },
+    ]
     import math
 
     def best_after(algorithm: str | None, seed: int) -> float:
@@ -149,11 +212,16 @@ def test_bayesian_default_is_tpe_and_beats_random_on_a_smooth_function() -> None
 
 
 def test_directions_follow_the_goals() -> None:
-    assert directions([MetricSpec("a", "MAXIMIZE"), MetricSpec("b", "MINIMIZE")]) == ["maximize", "minimize"]
+    assert directions([MetricSpec("a", "MAXIMIZE"), MetricSpec("b", "MINIMIZE")]) == [
+        "maximize",
+        "minimize",
+    ]
 
 
 def test_grid_search_rejects_double_parameters() -> None:
-    with pytest.raises(ConfigurationError, match=r"GRID_SEARCH cannot tune DOUBLE parameters, got \['lr'\]"):
+    with pytest.raises(
+        ConfigurationError, match=r"GRID_SEARCH cannot tune DOUBLE parameters, got \['lr'\]"
+    ):
         SearchSpace((ParameterSpec("lr", "DOUBLE", 0.1, 0.2),), "GRID_SEARCH")
 
 
@@ -164,5 +232,7 @@ def test_grid_search_rejects_a_huge_grid() -> None:
 
 
 def test_unknown_algorithm_is_refused_with_the_fix() -> None:
-    with pytest.raises(ConfigurationError, match=r"algorithm 'SIMULATED_ANNEALING' is not supported"):
+    with pytest.raises(
+        ConfigurationError, match=r"algorithm 'SIMULATED_ANNEALING' is not supported"
+    ):
         SearchSpace((ParameterSpec("a", "INTEGER", 0, 1),), "SIMULATED_ANNEALING")

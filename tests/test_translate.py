@@ -123,7 +123,9 @@ def test_integral_float_coercion_can_be_turned_off() -> None:
 
 
 def test_rename_maps_parameter_ids_to_keys() -> None:
-    assert to_hydra_args(["--lr=0.1", "--bs", "64.0"], rename={"lr": "model.optimizer.lr", "bs": "+data.bs"}) == [
+    assert to_hydra_args(
+        ["--lr=0.1", "--bs", "64.0"], rename={"lr": "model.optimizer.lr", "bs": "+data.bs"}
+    ) == [
         "model.optimizer.lr=0.1",
         "+data.bs=64",
     ]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ValueType
 from hydra.errors import HydraException
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from vertex_hydra import TranslationError, to_hydra_args
-from vertex_hydra.translate import _PLAIN_VALUE, _SIMPLE_KEY, _HYDRA_FLAGS
+from vertex_hydra.translate import _HYDRA_FLAGS, _PLAIN_VALUE, _SIMPLE_KEY
 
 pytestmark = pytest.mark.translation
 
@@ -22,9 +22,13 @@ PROPERTY = settings(
     max_examples=2000, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
-hydra_keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_\-]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,3}", fullmatch=True)
+hydra_keys = st.from_regex(
+    r"[A-Za-z_][A-Za-z0-9_\-]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,3}", fullmatch=True
+)
 # NUL cannot travel in argv; everything else may arrive from a CATEGORICAL value.
-values = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30)
+values = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30
+)
 numbers = st.one_of(
     st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
@@ -77,7 +81,13 @@ def test_integral_floats_become_ints(key: str, value: float) -> None:
 
 
 @PROPERTY
-@given(key=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00="), min_size=1, max_size=12))
+@given(
+    key=st.text(
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00="),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_arbitrary_keys_translate_or_fail_cleanly(key: str) -> None:
     assume(f"--{key}" not in _HYDRA_FLAGS)
     try:

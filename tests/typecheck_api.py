@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from vertex_hydra import HypertuneCallback, report_metric, to_hydra_args, vertex_compatible
 
-
 if TYPE_CHECKING:  # typing.assert_type is 3.11+, and this file is never run
     from typing_extensions import assert_type
 

@@ -71,7 +71,9 @@ class FakeVertex:
         parts = urlsplit(raw_path)
         payload = json.loads(body) if body else None
         with self.lock:
-            self.requests.append(Request(method, parts.path, parse_qs(parts.query), payload, authorization))
+            self.requests.append(
+                Request(method, parts.path, parse_qs(parts.query), payload, authorization)
+            )
             if self.error is not None:
                 code, message = self.error
                 return code, {"error": {"code": code, "message": message, "status": _STATUS[code]}}
@@ -87,7 +89,9 @@ class FakeVertex:
             if method == "GET" and found and found[1] in self.timelines:
                 timeline = self.timelines[found[1]]
                 return 200, timeline.pop(0) if len(timeline) > 1 else timeline[0]
-            return 404, {"error": {"code": 404, "message": f"{parts.path} not found", "status": "NOT_FOUND"}}
+            return 404, {
+                "error": {"code": 404, "message": f"{parts.path} not found", "status": "NOT_FOUND"}
+            }
 
 
 def _handler(fake: FakeVertex) -> type[BaseHTTPRequestHandler]:
@@ -119,7 +123,9 @@ def serve_fake_vertex() -> Iterator[FakeVertex]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield fake

@@ -64,8 +64,11 @@ def history_figure(metrics: Sequence[MetricSpec], trials: Sequence[TrialResult])
         ax.step(xs, best, where="post", color="tab:green", label="best so far")
         if not numeric or len(xs) <= 20:
             ax.set_xticks(xs, labels)
-        ax.set(xlabel="trial", ylabel=metric.metric_id,
-               title=f"Optimisation history ({metric.goal.lower()} {metric.metric_id})")
+        ax.set(
+            xlabel="trial",
+            ylabel=metric.metric_id,
+            title=f"Optimisation history ({metric.goal.lower()} {metric.metric_id})",
+        )
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize="small")
     return fig
@@ -98,8 +101,9 @@ def parameter_figure(
         if parameter.kind in ("DISCRETE", "CATEGORICAL"):
             order = [_key(parameter, v) for v in parameter.values]
             xs: list[Any] = [order.index(_key(parameter, t.parameters[pid])) for t in shown]
-            ax.set_xticks(range(len(order)), [f"{v:g}" if isinstance(v, float) else v
-                                              for v in order])
+            ax.set_xticks(
+                range(len(order)), [f"{v:g}" if isinstance(v, float) else v for v in order]
+            )
         else:
             xs = [float(t.parameters[pid]) for t in shown]
             if parameter.scale_type == "UNIT_LOG_SCALE":

@@ -115,9 +115,7 @@ def format_table(
     return "\n".join(lines)
 
 
-def _join(
-    texts: list[str], widths: list[int], shades: Sequence[str | None] | None = None
-) -> str:
+def _join(texts: list[str], widths: list[int], shades: Sequence[str | None] | None = None) -> str:
     shades = shades or [None] * len(texts)
     cells = [
         colorize(text, shade if text else None) + " " * (w - len(text))

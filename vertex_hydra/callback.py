@@ -148,11 +148,13 @@ class HypertuneCallback(_CallbackBase):
             >>> HypertuneCallback(monitor="val/acc").state_key
             "HypertuneCallback{'monitor': 'val/acc', 'tag': None}"
         """
-        return f"{type(self).__qualname__}{({'monitor': self._monitor_arg, 'tag': self.tag})!r}"
+        return f"{type(self).__qualname__}{ ({'monitor': self._monitor_arg, 'tag': self.tag})!r}"
 
     def _infer(self, trainer: Any) -> tuple[str, str | None]:
         watchers = [
-            cb for cb in getattr(trainer, "checkpoint_callbacks", []) if getattr(cb, "monitor", None)
+            cb
+            for cb in getattr(trainer, "checkpoint_callbacks", [])
+            if getattr(cb, "monitor", None)
         ]
         early = getattr(trainer, "early_stopping_callbacks", [])
         watchers += [cb for cb in early if getattr(cb, "monitor", None)]
@@ -208,7 +210,9 @@ class HypertuneCallback(_CallbackBase):
             if self.strict:
                 raise ConfigurationError(message)
             if trainer.is_global_zero:
-                warnings.warn(message + " (strict=False: not reported)", ReportWarning, stacklevel=2)
+                warnings.warn(
+                    message + " (strict=False: not reported)", ReportWarning, stacklevel=2
+                )
         return None
 
     def _report(self, value: float, step: int, checkpoint_path: str = "") -> None:

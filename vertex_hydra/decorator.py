@@ -57,9 +57,7 @@ def _write_trace(
 
 
 def _is_composed_config(value: object) -> bool:
-    return type(value).__name__ == "DictConfig" and type(value).__module__.startswith(
-        "omegaconf"
-    )
+    return type(value).__name__ == "DictConfig" and type(value).__module__.startswith("omegaconf")
 
 
 def _wrap(

@@ -245,7 +245,9 @@ def _check_tag(tag: str | None) -> str:
 def _check_step(step: int | None) -> int | None:
     if step is None:
         return None
-    number = -1 if isinstance(step, bool) or not hasattr(step, "__index__") else operator.index(step)
+    number = (
+        -1 if isinstance(step, bool) or not hasattr(step, "__index__") else operator.index(step)
+    )
     if number < 0:
         raise ConfigurationError(
             f"report_metric(step={step!r}): step must be a non-negative integer (the "

@@ -57,9 +57,7 @@ HYDRA_SWITCH_FLAGS: frozenset[str] = frozenset(
 )  # fmt: skip
 #: Hydra flags whose value is optional (argparse ``nargs="?"``).
 HYDRA_OPTIONAL_VALUE_FLAGS: frozenset[str] = frozenset({"--info", "-i"})
-_INFO_CHOICES = frozenset(
-    {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
-)
+_INFO_CHOICES = frozenset({"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"})
 _HYDRA_FLAGS = HYDRA_VALUE_FLAGS | HYDRA_SWITCH_FLAGS | HYDRA_OPTIONAL_VALUE_FLAGS
 
 # A superset of Hydra's key grammar (ID, KEY_SPECIAL, DOT_PATH, group/paths,

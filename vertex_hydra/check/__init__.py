@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = ["Problem", "ParameterRow", "CheckResult", "check_job", "add_parser", "run"]
 
+
 @dataclass(frozen=True)
 class Problem:
     """One mistake found, with what was wrong, what was received and the fix.
@@ -249,7 +250,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "per parameter; exits 1 when anything is wrong."
         ),
     )
-    parser.add_argument("job", metavar="JOB.yaml", help="the file given to 'gcloud ai hp-tuning-jobs create --config'")
+    parser.add_argument(
+        "job",
+        metavar="JOB.yaml",
+        help="the file given to 'gcloud ai hp-tuning-jobs create --config'",
+    )
     parser.add_argument("--python", metavar="PATH", default=None,
                         help="interpreter that replaces a leading 'python' in the trial command "
                         "(default: the one running vertex-hydra)")  # fmt: skip
@@ -274,12 +279,14 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from vertex_hydra.check._report import render
     from vertex_hydra._table import use_color
+    from vertex_hydra.check._report import render
     from vertex_hydra.errors import ConfigurationError
 
     if not args.timeout > 0:  # also refuses nan
-        raise ConfigurationError(f"--timeout must be positive, got {args.timeout:g}. Fix: e.g. --timeout 60.")
+        raise ConfigurationError(
+            f"--timeout must be positive, got {args.timeout:g}. Fix: e.g. --timeout 60."
+        )
     if args.jobs is not None and args.jobs < 1:
         raise ConfigurationError(f"--jobs must be at least 1, got {args.jobs}. Fix: e.g. --jobs 2.")
     result = check_job(args.job, python=args.python, timeout=args.timeout, jobs=args.jobs)

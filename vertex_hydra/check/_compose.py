@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vertex_hydra.check import ParameterRow, Problem, flatten_keys
 from vertex_hydra.check._messages import (
     Outcome,
     baseline_problem,
@@ -35,7 +36,6 @@ from vertex_hydra.check._probe import (
     is_missing_key_error,
     run_compositions,
 )
-from vertex_hydra.check import ParameterRow, Problem, flatten_keys
 from vertex_hydra.errors import TranslationError
 from vertex_hydra.jobspec import JobSpec, ParameterSpec
 from vertex_hydra.translate import to_hydra_args
@@ -160,7 +160,9 @@ def compose_rows(
     baseline, runs = first[0], len(first)
     blocked = baseline_problem(baseline, timeout)
     if blocked is not None:
-        rows = tuple(_row(params[pid], probes[pid], None, {}, {}, _ABSENT, blocked[0]) for pid in params)
+        rows = tuple(
+            _row(params[pid], probes[pid], None, {}, {}, _ABSENT, blocked[0]) for pid in params
+        )
         return Composed(rows, [Problem("trial command", blocked[1])], 1 + width, runs)
     trace = baseline.trace or {}
     keys: dict[str, str | None] = {}
@@ -192,19 +194,31 @@ def compose_rows(
                 again += [{pid: value} for pid, value in comp.params.items()]
                 continue
             value, parent = comp.params[culprit], _parent(culprit, keys)
-            if parent in comp.params and keys[culprit] in existing and is_missing_key_error(comp.stderr):
+            if (
+                parent in comp.params
+                and keys[culprit] in existing
+                and is_missing_key_error(comp.stderr)
+            ):
                 # An existing key that is missing here: the parent's value replaced its node first.
                 outcome = lost_key_problem(params[culprit], value, keys[culprit] or "", parent)
             else:
                 outcome = failure(
-                    params[culprit], value, comp, keys[culprit], key_errors[culprit], existing, timeout
+                    params[culprit],
+                    value,
+                    comp,
+                    keys[culprit],
+                    key_errors[culprit],
+                    existing,
+                    timeout,
                 )
             failed.setdefault((culprit, slots[culprit]), outcome)
             rest = {pid: v for pid, v in comp.params.items() if pid != culprit}
             if rest:
                 again.append(rest)
         again = [b for b in again if any(_open(pid, probes[pid].index(v)) for pid, v in b.items())]
-        pending = run_compositions(job, again, python=python, timeout=timeout, jobs=jobs) if again else []
+        pending = (
+            run_compositions(job, again, python=python, timeout=timeout, jobs=jobs) if again else []
+        )
         runs += len(pending)
     problems: list[Problem] = []
     coerce = bool(trace.get("coerce_integral_floats", True))
@@ -228,7 +242,9 @@ def compose_rows(
 def _parent(pid: str, keys: Mapping[str, str | None]) -> str | None:
     """Another parameter whose key is a node above ``pid``'s key (``model.opt`` above ``model.opt.lr``)."""
     key = keys[pid]
-    above = [other for other, k in keys.items() if other != pid and k and key and key.startswith(k + ".")]
+    above = [
+        other for other, k in keys.items() if other != pid and k and key and key.startswith(k + ".")
+    ]
     return above[0] if above else None
 
 
@@ -245,7 +261,9 @@ def _row(
 ) -> ParameterRow:
     pid = param.parameter_id
     got = [received.get((pid, i), _ABSENT) for i in range(len(values))]
-    outcome: Outcome | None = next((failed[pid, i] for i in range(len(values)) if (pid, i) in failed), None)
+    outcome: Outcome | None = next(
+        (failed[pid, i] for i in range(len(values)) if (pid, i) in failed), None
+    )
     if outcome is None and status is None:
         for i, value in enumerate(got):
             if value is _ABSENT and key is not None and not key.startswith("hydra."):

@@ -14,16 +14,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vertex_hydra.check import suggest_keys
 from vertex_hydra.check._probe import (
     Composition,
     command_text,
     essential_error,
     is_missing_key_error,
 )
-from vertex_hydra.check import suggest_keys
 from vertex_hydra.jobspec import ParameterSpec
 
-__all__ = ["Outcome", "failure", "float_problem", "node_problem", "lost_key_problem", "baseline_problem"]
+__all__ = [
+    "Outcome",
+    "failure",
+    "float_problem",
+    "node_problem",
+    "lost_key_problem",
+    "baseline_problem",
+]
 
 #: ``(short status for the table, full message with its fix)``.
 Outcome = tuple[str, str]
@@ -73,7 +80,10 @@ def failure(
         else:
             fix = f"add {key!r} to the config, or rename {param.parameter_id!r} to an existing key."
             short = "key missing"
-        return short, f"the trial config has no key {key!r}, so Hydra rejects {token} ({essential}). Fix: {fix}"
+        return (
+            short,
+            f"the trial config has no key {key!r}, so Hydra rejects {token} ({essential}). Fix: {fix}",
+        )
     if "Could not find" in comp.stderr and key is not None:
         return f"no such option: {essential}", (
             f"Hydra has no config {key}/{value} for {token}: {essential}. Fix: try only the "
@@ -86,9 +96,7 @@ def failure(
     )
 
 
-def float_problem(
-    param: ParameterSpec, value: Any, default: Any, coerce: bool
-) -> Outcome | None:
+def float_problem(param: ParameterSpec, value: Any, default: Any, coerce: bool) -> Outcome | None:
     """An integer field (by its default, or the parameter's type) that received a float.
 
     Returns:
@@ -106,11 +114,14 @@ def float_problem(
     default_int = isinstance(default, int) and not isinstance(default, bool)
     if not (default_int or (integral_param and value.is_integer())):
         return None
-    why = f"its default {default!r} is an int" if default_int else f"it is an {param.kind} parameter"
+    why = (
+        f"its default {default!r} is an int" if default_int else f"it is an {param.kind} parameter"
+    )
     if integral_param:
         cause = "Vertex AI sends INTEGER and DISCRETE values as doubles" + (
             ", and the app's @vertex_compatible(coerce_integral_floats=False) keeps them as floats"
-            if not coerce else ""
+            if not coerce
+            else ""
         )
         fix = "drop coerce_integral_floats=False (the default turns 64.0 into 64), or cast with int() in code."
     else:
@@ -153,7 +164,9 @@ def node_problem(param: ParameterSpec, value: Any, key: str, default: Any) -> Ou
     )
 
 
-def lost_key_problem(param: ParameterSpec, value: float | str, key: str, parent: str | None) -> Outcome:
+def lost_key_problem(
+    param: ParameterSpec, value: float | str, key: str, parent: str | None
+) -> Outcome:
     """A parameter whose key, present without parameters, is absent from the trial's config.
 
     ``parent`` is another parameter of the same trial whose key lies above ``key``:
@@ -184,7 +197,10 @@ def baseline_problem(baseline: Composition, timeout: float) -> Outcome | None:
     """
     where = command_text(baseline.argv)
     if baseline.returncode is None:
-        return "not checked", f"{where} (no tuned parameter) took over {timeout:g} s. Fix: raise --timeout."
+        return (
+            "not checked",
+            f"{where} (no tuned parameter) took over {timeout:g} s. Fix: raise --timeout.",
+        )
     if not baseline.ok:
         return "not checked", (
             f"{where} fails without any tuned parameter (exit {baseline.returncode}): "

@@ -142,7 +142,9 @@ def parse_config(stdout: str) -> dict[str, Any] | None:
             continue
         if isinstance(config, DictConfig):
             container = OmegaConf.to_container(config, resolve=False)
-            return {str(k): v for k, v in container.items()} if isinstance(container, dict) else None
+            return (
+                {str(k): v for k, v in container.items()} if isinstance(container, dict) else None
+            )
     return None
 
 

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vertex_hydra.check._probe import command_text
 from vertex_hydra._table import colorize, format_table
 from vertex_hydra.check import CheckResult, ParameterRow
+from vertex_hydra.check._probe import command_text
 
 __all__ = ["render", "format_received"]
 
@@ -94,7 +94,8 @@ def render(result: CheckResult, *, color: bool = False) -> str:
     if result.rows:
         cells = [_row_cells(row) for row in result.rows]
         shades = [
-            [None, None, None, None, "green" if row.status == "OK" else "red"] for row in result.rows
+            [None, None, None, None, "green" if row.status == "OK" else "red"]
+            for row in result.rows
         ]
         lines += ["", format_table(_HEADERS, cells, shades if color else None)]
     lines.append("")

@@ -140,7 +140,9 @@ def build_submission(
     for option, value in (("--max-trial-count", max_trial_count),
                           ("--parallel-trial-count", parallel_trial_count)):  # fmt: skip
         if value is not None and value < 1:
-            raise ConfigurationError(f"{option} must be at least 1, got {value}. Fix: e.g. {option} 4.")
+            raise ConfigurationError(
+                f"{option} must be at least 1, got {value}. Fix: e.g. {option} 4."
+            )
     name = display_name or raw.get("displayName") or f"{path.resolve().parent.name}-{path.stem}"
     return build_request_body(
         raw,
@@ -247,8 +249,13 @@ def wait_for_job(
         ...
         'JOB_STATE_SUCCEEDED'
     """
-    from vertex_hydra.cloud._api import TERMINAL_JOB_STATES, get_job, make_client, parse_job_name
-    from vertex_hydra.cloud._api import vertex_errors
+    from vertex_hydra.cloud._api import (
+        TERMINAL_JOB_STATES,
+        get_job,
+        make_client,
+        parse_job_name,
+        vertex_errors,
+    )
 
     job_name = parse_job_name(name)
     deadline = None if timeout is None else time.monotonic() + timeout

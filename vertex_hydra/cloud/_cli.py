@@ -20,8 +20,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vertex_hydra.cloud import build_submission, fetch_results, preflight_check, submit_job
-from vertex_hydra.cloud import wait_for_job
+from vertex_hydra.cloud import (
+    build_submission,
+    fetch_results,
+    preflight_check,
+    submit_job,
+    wait_for_job,
+)
 from vertex_hydra.errors import ConfigurationError
 
 __all__ = ["add_parsers", "run_submit", "run_results"]
@@ -52,14 +57,28 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
             "Application Default Credentials ('gcloud auth application-default login')."
         ),
     )
-    submit.add_argument("job", metavar="JOB.yaml", help="the file given to 'gcloud ai hp-tuning-jobs create --config'")
-    submit.add_argument("--project", help="Google Cloud project ID (default: $GOOGLE_CLOUD_PROJECT)")
-    submit.add_argument("--region", help="Vertex AI region, e.g. us-central1 (default: $CLOUDSDK_AI_REGION)")
-    submit.add_argument("--display-name", help="job name in the console (default: the file's displayName)")
+    submit.add_argument(
+        "job",
+        metavar="JOB.yaml",
+        help="the file given to 'gcloud ai hp-tuning-jobs create --config'",
+    )
+    submit.add_argument(
+        "--project", help="Google Cloud project ID (default: $GOOGLE_CLOUD_PROJECT)"
+    )
+    submit.add_argument(
+        "--region", help="Vertex AI region, e.g. us-central1 (default: $CLOUDSDK_AI_REGION)"
+    )
+    submit.add_argument(
+        "--display-name", help="job name in the console (default: the file's displayName)"
+    )
     submit.add_argument("--image", metavar="URI", help="replaces containerSpec.imageUri")
-    submit.add_argument("--service-account", metavar="EMAIL", help="sets trialJobSpec.serviceAccount")
+    submit.add_argument(
+        "--service-account", metavar="EMAIL", help="sets trialJobSpec.serviceAccount"
+    )
     submit.add_argument("--max-trial-count", type=int, metavar="N", help="overrides maxTrialCount")
-    submit.add_argument("--parallel-trial-count", type=int, metavar="N", help="overrides parallelTrialCount")
+    submit.add_argument(
+        "--parallel-trial-count", type=int, metavar="N", help="overrides parallelTrialCount"
+    )
     submit.add_argument("--no-check", action="store_true", help="skip the pre-flight 'check'")
     submit.add_argument("--dry-run", action="store_true",
                         help="print the request body (JSON) and send nothing")  # fmt: skip
@@ -108,7 +127,9 @@ def run_submit(args: argparse.Namespace) -> int:
     for option, value, example in (("--poll-interval", args.poll_interval, 30),
                                    ("--timeout", args.timeout, 3600)):  # fmt: skip
         if value is not None and not value > 0:
-            raise ConfigurationError(f"{option} must be positive, got {value:g}. Fix: e.g. {option} {example}.")
+            raise ConfigurationError(
+                f"{option} must be positive, got {value:g}. Fix: e.g. {option} {example}."
+            )
     if not args.no_check:
         preflight_check(args.job, sys.stderr)
     body = build_submission(

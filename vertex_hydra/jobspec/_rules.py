@@ -86,7 +86,9 @@ def _schema_fix(error: str, pool: Any) -> str:
         except KeyError:
             values = []
         if values:
-            return f"Fix: use one of {', '.join(v for v in values if not v.endswith('_UNSPECIFIED'))}."
+            return (
+                f"Fix: use one of {', '.join(v for v in values if not v.endswith('_UNSPECIFIED'))}."
+            )
     return f"Fix: write the field as the HyperparameterTuningJob reference says: {_REFERENCE}"
 
 
@@ -116,13 +118,19 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
         )]  # fmt: skip
     metrics = study.get("metrics") or []
     if not isinstance(metrics, (list, tuple)):
-        problems.append(_not_a_list("studySpec.metrics", metrics, "[{metricId: val_loss, goal: MINIMIZE}]"))
+        problems.append(
+            _not_a_list("studySpec.metrics", metrics, "[{metricId: val_loss, goal: MINIMIZE}]")
+        )
         metrics = []
     elif not metrics:
-        problems.append("studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}.")
+        problems.append(
+            "studySpec.metrics is empty. Fix: add one, e.g. {metricId: val_loss, goal: MINIMIZE}."
+        )
     for i, metric in enumerate(metrics):
         if not isinstance(metric, Mapping):
-            problems.append(f"studySpec.metrics[{i}] is {metric!r}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}.")
+            problems.append(
+                f"studySpec.metrics[{i}] is {metric!r}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}."
+            )
             continue
         metric_id = str(metric.get("metricId", ""))
         if not metric_id or any(c.isspace() for c in metric_id):
@@ -195,7 +203,9 @@ def _count_problems(raw: Mapping[str, Any]) -> list[str]:
 def _pool_problems(trial: Any) -> list[str]:
     """``trialJobSpec.workerPoolSpecs[0]``: a container or Python package that can start a trial."""
     if trial is not None and not isinstance(trial, Mapping):
-        return [f"trialJobSpec is {_kind(trial)}, not a mapping. Fix: write trialJobSpec: {{workerPoolSpecs: [...]}}."]
+        return [
+            f"trialJobSpec is {_kind(trial)}, not a mapping. Fix: write trialJobSpec: {{workerPoolSpecs: [...]}}."
+        ]
     pools = (trial or {}).get("workerPoolSpecs") or []
     example = "[{machineSpec: {machineType: n1-standard-4}, replicaCount: 1, containerSpec: {...}}]"
     if not isinstance(pools, (list, tuple)):
@@ -224,7 +234,9 @@ def _pool_problems(trial: Any) -> list[str]:
             continue
         for name in ("command", "args"):
             if spec.get(name) is not None and not isinstance(spec[name], (list, tuple)):
-                problems.append(_not_a_list(f"{where}.{kind}.{name}", spec[name], "[python, train.py]"))
+                problems.append(
+                    _not_a_list(f"{where}.{kind}.{name}", spec[name], "[python, train.py]")
+                )
         module = spec.get("pythonModule")
         if kind == "pythonPackageSpec" and not (isinstance(module, str) and module.strip()):
             problems.append(
@@ -239,7 +251,9 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
     problems: list[str] = []
     pid = str(param.get("parameterId", ""))
     if not pid or any(c.isspace() for c in pid):
-        problems.append(f"{where}: parameterId {pid!r} is empty or holds whitespace. Fix: rename it.")
+        problems.append(
+            f"{where}: parameterId {pid!r} is empty or holds whitespace. Fix: rename it."
+        )
     kinds = [k for k in _SPEC_KINDS if k in param]
     if len(kinds) != 1:
         return problems + [
@@ -248,10 +262,14 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
     kind = _SPEC_KINDS[kinds[0]]
     spec = param[kinds[0]] or {}
     if not isinstance(spec, Mapping):
-        return problems + [f"{where}: {kinds[0]} is {spec!r}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."]
+        return problems + [
+            f"{where}: {kinds[0]} is {spec!r}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."
+        ]
     scale = param.get("scaleType")
     if scale not in (None, "SCALE_TYPE_UNSPECIFIED", *SCALE_TYPES):
-        problems.append(f"{where}: scaleType {scale!r} is unknown. Fix: use one of {', '.join(SCALE_TYPES)}.")
+        problems.append(
+            f"{where}: scaleType {scale!r} is unknown. Fix: use one of {', '.join(SCALE_TYPES)}."
+        )
     if grid and kind == "DOUBLE":
         problems.append(
             f"{where}: GRID_SEARCH cannot tune a DOUBLE parameter. Fix: use "
@@ -284,9 +302,9 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
             numbers = [_number(v) for v in values]
             if any(n is None for n in numbers):
                 problems.append(
-                f"{where}: discrete values must be numbers, got {list(values)}. "
-                "Fix: use categoricalValueSpec for text values."
-            )
+                    f"{where}: discrete values must be numbers, got {list(values)}. "
+                    "Fix: use categoricalValueSpec for text values."
+                )
             elif any(b <= a for a, b in zip(numbers, numbers[1:])):  # type: ignore[operator]
                 problems.append(
                     f"{where}: discrete values must be strictly increasing, got {list(values)}. "

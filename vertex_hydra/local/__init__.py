@@ -53,17 +53,32 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "a SQLite store in --workdir. Ctrl-C stops cleanly; --resume continues.",
     )
     parser.add_argument("job", metavar="JOB.yaml", help="the job file (gcloud --config)")
-    parser.add_argument("--workdir", type=Path, default=None, metavar="DIR",
-                        help="study folder (default: ./vertex-hydra-local/<job name>)")
-    parser.add_argument("--parallel", type=_positive, default=None, metavar="N",
-                        help="trials at once (default: parallelTrialCount)")
-    parser.add_argument("--max-trials", type=_positive, default=None, metavar="N",
-                        help="total trials (default: maxTrialCount; on --resume, the "
-                        "study's own --max-trials if it was started with one)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the interrupted study in --workdir")
-    parser.add_argument("--seed", type=int, default=None, metavar="S",
-                        help="seed of the sampler")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="study folder (default: ./vertex-hydra-local/<job name>)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="trials at once (default: parallelTrialCount)",
+    )
+    parser.add_argument(
+        "--max-trials",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="total trials (default: maxTrialCount; on --resume, the "
+        "study's own --max-trials if it was started with one)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the interrupted study in --workdir"
+    )
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the sampler")
     parser.set_defaults(func=run)
     return parser
 
@@ -96,10 +111,17 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise MissingDependencyError(
             f"'vertex-hydra local' needs {' and '.join(missing)}, which is not installed. "
-            'Fix: pip install "vertex-hydra[local]"')
+            'Fix: pip install "vertex-hydra[local]"'
+        )
     job = load_job(args.job)
     workdir = args.workdir if args.workdir is not None else default_workdir(job)
     from vertex_hydra.local.runner import LocalStudy
 
-    return LocalStudy(job, workdir, parallel=args.parallel, max_trials=args.max_trials,
-                      seed=args.seed, resume=args.resume).run()
+    return LocalStudy(
+        job,
+        workdir,
+        parallel=args.parallel,
+        max_trials=args.max_trials,
+        seed=args.seed,
+        resume=args.resume,
+    ).run()

@@ -59,9 +59,8 @@ class Progress:
         if not self.tty:
             return
         shown = ", ".join(running) if running else "none"
-        self._status = (
-            f"[{self._clock()}] {finished}/{self.total} finished, running: {shown}"
-            + (f", best: {best}" if best else "")
+        self._status = f"[{self._clock()}] {finished}/{self.total} finished, running: {shown}" + (
+            f", best: {best}" if best else ""
         )
         self.stream.write("\r\x1b[K" + self._status)
         self.stream.flush()

@@ -81,9 +81,17 @@ class LocalStudy:
         0
     """
 
-    def __init__(self, job: JobSpec, workdir: Path, *, parallel: int | None = None,
-                 max_trials: int | None = None, seed: int | None = None,
-                 resume: bool = False, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        job: JobSpec,
+        workdir: Path,
+        *,
+        parallel: int | None = None,
+        max_trials: int | None = None,
+        seed: int | None = None,
+        resume: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
         from vertex_hydra.local.search import SearchSpace
 
         # Absolute, because trials run in the job file's folder and get paths in it.
@@ -129,7 +137,8 @@ class LocalStudy:
         except OSError as error:
             raise ConfigurationError(
                 f"cannot create the study folder {self.workdir}: {error.strerror or error}. "
-                "Fix: pass --workdir a folder you can write to.") from None
+                "Fix: pass --workdir a folder you can write to."
+            ) from None
         with workdir_lock(self.workdir), signals_to(self._on_signal):
             self.study = open_study(self.workdir, self.job, seed=self.seed, resume=self.resume)
             # --max-trials is part of the study: a plain --resume keeps it, a new one extends it.
@@ -140,13 +149,16 @@ class LocalStudy:
             self.progress = Progress(self.stream, self.max_trials)
             stale = requeue_stale_trials(self.study)
             if stale:
-                self.progress.event(f"trials {', '.join(stale)} were cut off by the last run's "
-                                    "end: they run again under new ids")
+                self.progress.event(
+                    f"trials {', '.join(stale)} were cut off by the last run's "
+                    "end: they run again under new ids"
+                )
             self.results: StudyResults = load_results(self.study, self.job)
-            self.done_curves = [t.user_attrs["vertex"]["measurements"]
-                                for t in self.study.get_trials(deepcopy=False)
-                                if t.user_attrs.get("vertex", {}).get("state")
-                                in ("SUCCEEDED", "STOPPED")]
+            self.done_curves = [
+                t.user_attrs["vertex"]["measurements"]
+                for t in self.study.get_trials(deepcopy=False)
+                if t.user_attrs.get("vertex", {}).get("state") in ("SUCCEEDED", "STOPPED")
+            ]
             self._announce()
             self._loop()
             self.progress.close()
@@ -154,13 +166,16 @@ class LocalStudy:
             self.stream.write(
                 f"Interrupted by {self.stopping}: {len(self.results.trials)} finished trials kept "
                 f"in {self.workdir / 'study.db'}; trials cut short re-run on resume.\n"
-                f"Resume with: vertex-hydra local {self.job.path} --workdir {self.workdir} --resume\n")
+                f"Resume with: vertex-hydra local {self.job.path} --workdir {self.workdir} --resume\n"
+            )
             return 130 if self.stopping == "SIGINT" else 143
         render(load_results(self.study, self.job), self.workdir, self.stream)
         if self.stopping == "failures":
-            self.stream.write(f"Study stopped: {self._failed()} trials FAILED (limit "
-                              f"{failure_limit(self.job, self.max_trials)}, maxFailedTrialCount="
-                              f"{self.job.max_failed_trial_count}). See each trial's stderr.log.\n")
+            self.stream.write(
+                f"Study stopped: {self._failed()} trials FAILED (limit "
+                f"{failure_limit(self.job, self.max_trials)}, maxFailedTrialCount="
+                f"{self.job.max_failed_trial_count}). See each trial's stderr.log.\n"
+            )
             return 1
         return 0
 
@@ -168,7 +183,8 @@ class LocalStudy:
         algorithm = self.job.algorithm or "Bayesian optimisation (Optuna TPE)"
         self.progress.event(
             f"study in {self.workdir}: {self.max_trials} trials, {self.parallel} at a time, "
-            f"{algorithm}, {len(self.results.trials)} already finished")
+            f"{algorithm}, {len(self.results.trials)} already finished"
+        )
         for name in sorted(set(self.job.stopping) - {"medianAutomatedStoppingSpec"}):
             self.progress.event(f"note: {name} is not applied locally (only the median rule is)")
 
@@ -211,16 +227,22 @@ class LocalStudy:
             if now - last_check >= _CHECK_SECONDS:
                 last_check = now
                 self._read_metrics()
-            while (self.stopping is None and len(self.running) < self.parallel
-                   and len(self.results.trials) + len(self.running) < self.max_trials):
+            while (
+                self.stopping is None
+                and len(self.running) < self.parallel
+                and len(self.results.trials) + len(self.running) < self.max_trials
+            ):
                 self._start()
             if not self.running:
                 return
             if now - last_status >= 1.0:
                 last_status = now
                 best = self.results.best()
-                self.progress.status([r.trial_id for r in self.running], len(self.results.trials),
-                                     None if best is None else f"trial {best.trial_id} {_values(best.values)}")
+                self.progress.status(
+                    [r.trial_id for r in self.running],
+                    len(self.results.trials),
+                    None if best is None else f"trial {best.trial_id} {_values(best.values)}",
+                )
             time.sleep(_POLL_SECONDS)
 
     def _start(self) -> None:
@@ -234,9 +256,14 @@ class LocalStudy:
         trial.set_user_attr("vertex_parameters", params)
         folder = self.workdir / "trials" / tid
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_ML_", "AIP_"))}
-        env.update(self.job.trial_env(tid, metric_file=folder / "output.metrics",
-                                      job_id=f"local-{self.workdir.name}",
-                                      output_root=self.workdir / "outputs"))
+        env.update(
+            self.job.trial_env(
+                tid,
+                metric_file=folder / "output.metrics",
+                job_id=f"local-{self.workdir.name}",
+                output_root=self.workdir / "outputs",
+            )
+        )
         for key in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
             if key in env:
                 Path(env[key]).mkdir(parents=True, exist_ok=True)
@@ -247,9 +274,15 @@ class LocalStudy:
         try:
             running.proc = TrialProcess(argv, env, self.job.working_dir, folder)
         except OSError as error:
-            self._record(running, "FAILED", 0.0, error=(
-                f"cannot start {argv[0]!r} in {self.job.working_dir}: {error.strerror or error}. "
-                "Fix: check containerSpec.command / pythonPackageSpec in the job file."))
+            self._record(
+                running,
+                "FAILED",
+                0.0,
+                error=(
+                    f"cannot start {argv[0]!r} in {self.job.working_dir}: {error.strerror or error}. "
+                    "Fix: check containerSpec.command / pythonPackageSpec in the job file."
+                ),
+            )
             return
         self.running.append(running)
         self.progress.event(f"trial {tid} started: {_values(params)}")
@@ -262,14 +295,19 @@ class LocalStudy:
         for rep in r.log.reports:
             if rep.tag in ids:
                 stamps[rep.step] = max(stamps.get(rep.step, 0.0), rep.timestamp)
-        return [[step, round(stamps[step] - r.proc.started_wall, 3), values]
-                for step, values in measurements(r.log.reports, ids)]
+        return [
+            [step, round(stamps[step] - r.proc.started_wall, 3), values]
+            for step, values in measurements(r.log.reports, ids)
+        ]
 
     def _positions(self, curve: list[Any]) -> list[tuple[float, float]]:
         first = self.job.metrics[0].metric_id
         at = 1 if (self.median or {}).get("useElapsedDuration") else 0
-        return [(float(c[at]), c[2][first]) for c in curve
-                if first in c[2] and math.isfinite(c[2][first])]
+        return [
+            (float(c[at]), c[2][first])
+            for c in curve
+            if first in c[2] and math.isfinite(c[2][first])
+        ]
 
     def _read_metrics(self) -> None:
         """Read the running trials' metric files while they run, and apply the median rule.
@@ -291,7 +329,8 @@ class LocalStudy:
                     where = "s" if (self.median or {}).get("useElapsedDuration") else "step"
                     self.progress.event(
                         f"trial {r.trial_id} stopping: worse than the median of finished "
-                        f"trials at {where} {mine[-1][0]:g} (median rule)")
+                        f"trials at {where} {mine[-1][0]:g} (median rule)"
+                    )
 
     def _finish(self, r: _Running, code: int) -> None:
         from vertex_hydra.local.metrics_file import final_measurement
@@ -304,33 +343,55 @@ class LocalStudy:
             return
         r.log.refresh(force=True)  # a last rewrite may keep the size and the mtime tick
         r.curve = self._curve(r)
-        values, reason = final_measurement(r.log.reports, self.job.metrics,
-                                           self.job.measurement_selection)
+        values, reason = final_measurement(
+            r.log.reports, self.job.metrics, self.job.measurement_selection
+        )
         if r.stop_reason != "median" and code != 0:
             tail = r.proc.stderr_tail()
-            self._record(r, "FAILED", r.proc.seconds,
-                         error=f"{describe_exit(code)}" + (f"; stderr ends:\n{tail}" if tail else ""))
+            self._record(
+                r,
+                "FAILED",
+                r.proc.seconds,
+                error=f"{describe_exit(code)}" + (f"; stderr ends:\n{tail}" if tail else ""),
+            )
         elif reason is not None:
             self._record(r, "INFEASIBLE", r.proc.seconds, error=reason)
         else:
             state = "STOPPED" if r.stop_reason == "median" else "SUCCEEDED"
             self._record(r, state, r.proc.seconds, values=values)
 
-    def _record(self, r: _Running, state: str, seconds: float, *,
-                values: dict[str, float] | None = None, error: str | None = None) -> None:
+    def _record(
+        self,
+        r: _Running,
+        state: str,
+        seconds: float,
+        *,
+        values: dict[str, float] | None = None,
+        error: str | None = None,
+    ) -> None:
         from vertex_hydra.local.store import record_trial
         from vertex_hydra.results import TrialResult
 
-        result = TrialResult(r.trial_id, state, r.parameters, values or {}, round(seconds, 3),
-                             [(c[0], c[2]) for c in r.curve], error)
+        result = TrialResult(
+            r.trial_id,
+            state,
+            r.parameters,
+            values or {},
+            round(seconds, 3),
+            [(c[0], c[2]) for c in r.curve],
+            error,
+        )
         record_trial(self.study, r.trial, result, r.curve, self.job)
         if state in ("SUCCEEDED", "STOPPED"):
             self.done_curves.append(r.curve)
         self.results.trials.append(result)
         lines = (error or "").splitlines() or [""]
         # One line per event: the error's first line, and the last line of a stderr tail.
-        shown = _values(result.values) if result.values else (
-            lines[0] + (f" ... {lines[-1].strip()}" if len(lines) > 1 else ""))
+        shown = (
+            _values(result.values)
+            if result.values
+            else (lines[0] + (f" ... {lines[-1].strip()}" if len(lines) > 1 else ""))
+        )
         self.progress.event(f"trial {r.trial_id} {state} in {seconds:.1f} s: {shown}")
 
 

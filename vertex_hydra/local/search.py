@@ -184,7 +184,9 @@ def directions(metrics: Sequence[MetricSpec]) -> list[Literal["minimize", "maxim
     return [cast(Literal["minimize", "maximize"], m.goal.lower()) for m in metrics]
 
 
-def make_sampler(job: JobSpec, seed: int | None = None, *, startup_trials: int | None = None) -> Any:
+def make_sampler(
+    job: JobSpec, seed: int | None = None, *, startup_trials: int | None = None
+) -> Any:
     """The Optuna sampler that stands in for ``studySpec.algorithm`` (see the module docs).
 
     Args:

@@ -96,9 +96,10 @@ class TrialProcess:
         self.finished: float | None = None
         self.stop_requested = False
         self._kill_at: float | None = None
-        with open(self.folder / "stdout.log", "wb") as out, open(
-            self.folder / "stderr.log", "wb"
-        ) as err:
+        with (
+            open(self.folder / "stdout.log", "wb") as out,
+            open(self.folder / "stderr.log", "wb") as err,
+        ):
             self.popen = subprocess.Popen(
                 list(argv),
                 cwd=str(cwd),
@@ -157,8 +158,10 @@ class TrialProcess:
     def stderr_tail(self, lines: int = 15, chars: int = 2000) -> str:
         """The last lines of the trial's stderr (what a FAILED trial keeps as its error)."""
         try:
-            text = (self.folder / "stderr.log").read_bytes()[-chars * 2 :].decode(
-                "utf-8", errors="replace"
+            text = (
+                (self.folder / "stderr.log")
+                .read_bytes()[-chars * 2 :]
+                .decode("utf-8", errors="replace")
             )
         except OSError:
             return ""

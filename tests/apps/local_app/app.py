@@ -32,8 +32,15 @@ ENV_KEYS = (
 
 def _log(cfg: DictConfig, event: str, **extra: object) -> None:
     if cfg.log:
-        entry = {"event": event, "trial": os.environ.get("CLOUD_ML_TRIAL_ID"),
-                 "pid": os.getpid(), "x": cfg.x, "n": cfg.n, "act": cfg.act, **extra}
+        entry = {
+            "event": event,
+            "trial": os.environ.get("CLOUD_ML_TRIAL_ID"),
+            "pid": os.getpid(),
+            "x": cfg.x,
+            "n": cfg.n,
+            "act": cfg.act,
+            **extra,
+        }
         with open(cfg.log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
 
@@ -45,8 +52,7 @@ def score(cfg: DictConfig) -> float:
 @vertex_compatible
 @hydra.main(version_base=None, config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
-    _log(cfg, "start", argv=ARGV, cwd=os.getcwd(),
-         env={k: os.environ.get(k) for k in ENV_KEYS})
+    _log(cfg, "start", argv=ARGV, cwd=os.getcwd(), env={k: os.environ.get(k) for k in ENV_KEYS})
     if cfg.act == "crash":
         sys.stderr.write("RuntimeError: the fixture crashed on purpose\n")
         sys.exit(3)
@@ -55,11 +61,17 @@ def main(cfg: DictConfig) -> None:
         time.sleep(float(cfg.sleep))
         if cfg.act == "silent":
             continue
-        shape = {"rising": step / cfg.steps, "falling": (cfg.steps + 1 - step) / cfg.steps,
-                 "peak": 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps}[cfg.curve]
+        shape = {
+            "rising": step / cfg.steps,
+            "falling": (cfg.steps + 1 - step) / cfg.steps,
+            "peak": 1.0 - abs(step - (cfg.steps + 1) / 2) / cfg.steps,
+        }[cfg.curve]
         for tag in cfg.metrics:
-            value = float("nan") if cfg.act == "diverge" else (
-                score(cfg) * shape if tag == "score" else float(cfg.n) + float(cfg.x))
+            value = (
+                float("nan")
+                if cfg.act == "diverge"
+                else (score(cfg) * shape if tag == "score" else float(cfg.n) + float(cfg.x))
+            )
             writer.report_hyperparameter_tuning_metric(tag, value, global_step=step)
     _log(cfg, "end")
 
