@@ -23,13 +23,13 @@ from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
 from google.protobuf import json_format
 from vertex_fake import FakeVertex, serve_fake_vertex
 
-from vertex_hydra.cloud._api import ANONYMOUS_ENV, ENDPOINT_ENV, parse_job_name
-from vertex_hydra.cloud._results import job_to_results
 from vertex_hydra.cli import main
 from vertex_hydra.cloud import build_request_body, build_submission, fetch_results, submit_job
+from vertex_hydra.cloud._api import ANONYMOUS_ENV, ENDPOINT_ENV, parse_job_name
+from vertex_hydra.cloud._results import job_to_results
 from vertex_hydra.errors import CloudError, ConfigurationError
 from vertex_hydra.jobspec import load_job, read_job_file
-from vertex_hydra.results import StudyResults, TrialResult, render
+from vertex_hydra.results import Measurement, StudyResults, TrialResult, render
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits"
@@ -165,7 +165,9 @@ def test_submit_runs_check_first_and_refuses_a_bad_parameter(
     assert vertex.requests == []
 
 
-def test_submit_checks_then_sends_a_good_job(vertex: FakeVertex, capsys: pytest.CaptureFixture[str]) -> None:
+def test_submit_checks_then_sends_a_good_job(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _submit(vertex) == 0
     assert "check: OK" in capsys.readouterr().err
     assert len(vertex.requests) == 1
@@ -185,7 +187,10 @@ def test_submit_checks_then_sends_a_good_job(vertex: FakeVertex, capsys: pytest.
 def test_google_errors_become_one_sentence_with_the_fix(
     vertex: FakeVertex, service_account: Path, status: int, match: str
 ) -> None:
-    vertex.error = (status, "Request had invalid authentication credentials." if status == 401 else "no")
+    vertex.error = (
+        status,
+        "Request had invalid authentication credentials." if status == 401 else "no",
+    )
     body = build_submission(JOB)
     with pytest.raises(CloudError, match=match):
         submit_job(body, project="proj", region=REGION, api_endpoint=vertex.url)
@@ -195,7 +200,9 @@ def test_google_errors_become_one_sentence_with_the_fix(
     assert len(vertex.requests) == (6 if status == 401 else 2)
 
 
-def test_application_default_credentials_sign_the_request(vertex: FakeVertex, service_account: Path) -> None:
+def test_application_default_credentials_sign_the_request(
+    vertex: FakeVertex, service_account: Path
+) -> None:
     submit_job(build_submission(JOB), project="proj", region=REGION, api_endpoint=vertex.url)
     [request] = vertex.requests
     assert request.authorization is not None and request.authorization.startswith("Bearer ey")
@@ -208,11 +215,15 @@ def test_a_401_with_anonymous_credentials_is_still_one_sentence(vertex: FakeVert
         submit_job(build_submission(JOB), project="proj", region=REGION, api_endpoint=vertex.url)
 
 
-def test_cli_prints_the_sentence_not_a_traceback(vertex: FakeVertex, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_sentence_not_a_traceback(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str]
+) -> None:
     vertex.error = (403, "Permission 'aiplatform.hyperparameterTuningJobs.create' denied")
     assert _submit(vertex, "--no-check") == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"vertex-hydra submit: error: cannot create the tuning job in projects/proj/locations/{REGION}")
+    assert err.startswith(
+        f"vertex-hydra submit: error: cannot create the tuning job in projects/proj/locations/{REGION}"
+    )
     assert "aiplatform.hyperparameterTuningJobs.create' denied" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
@@ -284,7 +295,9 @@ def test_wait_follows_trial_states_until_the_job_ends(
         {"state": "JOB_STATE_SUCCEEDED", "trials": [_trial("1", "SUCCEEDED", finalMeasurement=_final(0.91)),
                                                     _trial("2", "INFEASIBLE", infeasibleReason="exit 1")]},
     )  # fmt: skip
-    assert _submit(vertex, "--no-check", "--wait", "--poll-interval", "0.01", "--timeout", "30") == 0
+    assert (
+        _submit(vertex, "--no-check", "--wait", "--poll-interval", "0.01", "--timeout", "30") == 0
+    )
     out = capsys.readouterr().out
     followed = out.split("Results: vertex-hydra results " + NAME + "\n")[1]
     assert followed.splitlines() == [
@@ -301,20 +314,28 @@ def test_wait_follows_trial_states_until_the_job_ends(
 
 
 def test_wait_reports_a_failed_job(vertex: FakeVertex, capsys: pytest.CaptureFixture[str]) -> None:
-    vertex.add_job(NAME, {"state": "JOB_STATE_FAILED", "error": {"code": 9, "message": "too many failed trials"}})
+    vertex.add_job(
+        NAME,
+        {"state": "JOB_STATE_FAILED", "error": {"code": 9, "message": "too many failed trials"}},
+    )
     assert _submit(vertex, "--no-check", "--wait", "--poll-interval", "0.01") == 1
-    assert "the job ended in JOB_STATE_FAILED: too many failed trials. Fix:" in capsys.readouterr().err
+    assert (
+        "the job ended in JOB_STATE_FAILED: too many failed trials. Fix:" in capsys.readouterr().err
+    )
 
 
-def test_wait_gives_up_after_the_timeout(vertex: FakeVertex, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wait_gives_up_after_the_timeout(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str]
+) -> None:
     vertex.add_job(NAME, {"state": "JOB_STATE_RUNNING"})
-    assert _submit(vertex, "--no-check", "--wait", "--poll-interval", "0.02", "--timeout", "0.2") == 1
+    assert (
+        _submit(vertex, "--no-check", "--wait", "--poll-interval", "0.02", "--timeout", "0.2") == 1
+    )
     assert "still running after 0.2 s and keeps running on Vertex AI" in capsys.readouterr().err
     assert 2 <= len(vertex.requests) <= 12
 
 
 # --- results ------------------------------------------------------------------
-
 
 
 def _params(lr: float, batch: float, layers: float, act: str) -> list[dict[str, Any]]:
@@ -348,8 +369,8 @@ EXPECTED = StudyResults(
     trials=[
         TrialResult("1", "SUCCEEDED", {"model.optimizer.lr": 0.003, "data.batch_size": 64,
                                        "model.hidden_layers": 2, "model.activation": "gelu"},
-                    {"val/acc": 0.955}, seconds=125.5, measurements=[(1, {"val/acc": 0.8}),
-                                                                       (2, {"val/acc": 0.9})]),
+                    {"val/acc": 0.955}, seconds=125.5, measurements=[Measurement(1, None, {"val/acc": 0.8}),
+                                                                       Measurement(2, None, {"val/acc": 0.9})]),
         TrialResult("2", "INFEASIBLE", {"model.optimizer.lr": 0.02, "data.batch_size": 128,
                                         "model.hidden_layers": 3, "model.activation": "tanh"},
                     {}, seconds=30.0,
@@ -399,7 +420,21 @@ def test_results_accepts_a_bare_id_with_project_and_region(
 ) -> None:
     _served_job(vertex)
     monkeypatch.chdir(tmp_path)
-    assert main(["results", "4242", "--project", "proj", "--region", REGION, "--api-endpoint", vertex.url]) == 0
+    assert (
+        main(
+            [
+                "results",
+                "4242",
+                "--project",
+                "proj",
+                "--region",
+                REGION,
+                "--api-endpoint",
+                vertex.url,
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "vertex-hydra-results" / "4242" / "trials.csv").exists()
 
 
@@ -412,9 +447,14 @@ def test_results_workdir_that_cannot_be_written(
     _served_job(vertex)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert main(["results", NAME, "--workdir", str(blocker / "out"), "--api-endpoint", vertex.url]) == 2
+    assert (
+        main(["results", NAME, "--workdir", str(blocker / "out"), "--api-endpoint", vertex.url])
+        == 2
+    )
     err = capsys.readouterr().err
-    assert err.startswith(f"vertex-hydra results: error: cannot write results to --workdir '{blocker / 'out'}': ")
+    assert err.startswith(
+        f"vertex-hydra results: error: cannot write results to --workdir '{blocker / 'out'}': "
+    )
     assert "Fix: pass a folder you can write to" in err and len(err.splitlines()) == 1
     assert vertex.requests == []  # refused before anything was fetched
 
@@ -424,10 +464,14 @@ def test_bad_resource_name(capsys: pytest.CaptureFixture[str]) -> None:
                                                  r"got 'jobs/7'\. Fix: copy the name"):  # fmt: skip
         parse_job_name("jobs/7")
     assert main(["results", "jobs/7"]) == 2
-    assert "vertex-hydra results: error: JOB_RESOURCE_NAME must look like" in capsys.readouterr().err
+    assert (
+        "vertex-hydra results: error: JOB_RESOURCE_NAME must look like" in capsys.readouterr().err
+    )
 
 
-def test_missing_project_names_the_option_and_the_variables(capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_project_names_the_option_and_the_variables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["submit", str(JOB), "--region", REGION, "--dry-run", "--no-check"]) == 2
     assert ("--project is required and was not given (nor GOOGLE_CLOUD_PROJECT or CLOUDSDK_CORE_PROJECT "
             "set). Fix: pass e.g. --project my-project.") in capsys.readouterr().err  # fmt: skip
@@ -436,7 +480,9 @@ def test_missing_project_names_the_option_and_the_variables(capsys: pytest.Captu
 def test_misspelt_field_is_refused_before_sending() -> None:
     raw = read_job_file(JOB)
     raw["maxTrialCont"] = 3
-    with pytest.raises(ConfigurationError, match=r"not a valid HyperparameterTuningJob: .*maxTrialCont.*Fix:"):
+    with pytest.raises(
+        ConfigurationError, match=r"not a valid HyperparameterTuningJob: .*maxTrialCont.*Fix:"
+    ):
         build_request_body(raw, display_name="x")
 
 
@@ -454,7 +500,10 @@ def test_image_needs_a_container_spec() -> None:
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--poll-interval", "0"], "--poll-interval must be positive, got 0. Fix: e.g. --poll-interval 30."),
+        (
+            ["--poll-interval", "0"],
+            "--poll-interval must be positive, got 0. Fix: e.g. --poll-interval 30.",
+        ),
         (["--timeout", "-5"], "--timeout must be positive, got -5. Fix: e.g. --timeout 3600."),
         (["--timeout", "nan"], "--timeout must be positive, got nan."),
     ],

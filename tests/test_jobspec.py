@@ -19,6 +19,7 @@ from vertex_hydra.jobspec import (
     rule_problems,
     schema_problems,
 )
+from vertex_hydra.study_env import STUDY_ENV, StudyMetric, read_study
 
 DIGITS_JOB = Path(__file__).resolve().parents[1] / "examples" / "digits" / "job.yaml"
 
@@ -73,7 +74,9 @@ def test_read_job_file_reads_yaml(tmp_path: Path) -> None:
 
 
 def test_read_job_file_missing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match=r"cannot read job file .*nope\.yaml.*Fix: pass the path"):
+    with pytest.raises(
+        ConfigurationError, match=r"cannot read job file .*nope\.yaml.*Fix: pass the path"
+    ):
         read_job_file(tmp_path / "nope.yaml")
 
 
@@ -90,7 +93,9 @@ def test_read_job_file_missing(tmp_path: Path) -> None:
 def test_read_job_file_invalid_yaml(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "job.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"job\.yaml' is not valid YAML: " + match) as caught:
+    with pytest.raises(
+        ConfigurationError, match=r"job\.yaml' is not valid YAML: " + match
+    ) as caught:
         read_job_file(path)
     assert "\n" not in str(caught.value) and "<unicode string>" not in str(caught.value)
 
@@ -98,7 +103,9 @@ def test_read_job_file_invalid_yaml(tmp_path: Path, text: str, match: str) -> No
 def test_read_job_file_not_a_mapping(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"must hold a mapping .*got list\. Fix: .*studySpec"):
+    with pytest.raises(
+        ConfigurationError, match=r"must hold a mapping .*got list\. Fix: .*studySpec"
+    ):
         read_job_file(path)
     path.write_text("# nothing yet\n", encoding="utf-8")
     with pytest.raises(ConfigurationError, match=r"got nothing \(the file is empty\)\. Fix:"):
@@ -108,7 +115,10 @@ def test_read_job_file_not_a_mapping(tmp_path: Path) -> None:
 def test_read_job_file_that_is_not_text(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_bytes(b"\x7fELF\x02\x01\x01\x00\xf0\x9f\x00\xff")
-    with pytest.raises(ConfigurationError, match=r"cannot read job file .*: it is not UTF-8 text\. Fix: pass the path"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"cannot read job file .*: it is not UTF-8 text\. Fix: pass the path",
+    ):
         read_job_file(path)
 
 
@@ -319,14 +329,24 @@ RULES = [
         id="container-not-mapping",
     ),
     pytest.param(
-        job_with(trialJobSpec__workerPoolSpecs__0__containerSpec={"imageUri": "i", "command": "python train.py"}),
+        job_with(
+            trialJobSpec__workerPoolSpecs__0__containerSpec={
+                "imageUri": "i",
+                "command": "python train.py",
+            }
+        ),
         r"containerSpec\.command is the text 'python train\.py', not a list\. Fix: write it as a YAML list, "
         r"e\.g\. \[python, train\.py\]\.",
         id="command-not-a-list",
     ),
     pytest.param(
-        job_with(trialJobSpec__workerPoolSpecs__0__containerSpec={
-            "imageUri": "i", "command": ["python"], "args": "experiment=x"}),
+        job_with(
+            trialJobSpec__workerPoolSpecs__0__containerSpec={
+                "imageUri": "i",
+                "command": ["python"],
+                "args": "experiment=x",
+            }
+        ),
         r"containerSpec\.args is the text 'experiment=x', not a list\. Fix: .*\[experiment=x\]",
         id="args-not-a-list",
     ),
@@ -362,7 +382,12 @@ def test_counts_written_as_text_or_integral_floats_are_read() -> None:
 
 def test_from_dict_reads_every_field() -> None:
     job = JobSpec.from_dict(VALID, path="some/dir/job.yaml")
-    assert job.parameter_ids == ["model.optimizer.lr", "data.batch_size", "model.act", "model.depth"]
+    assert job.parameter_ids == [
+        "model.optimizer.lr",
+        "data.batch_size",
+        "model.act",
+        "model.depth",
+    ]
     assert job.metrics == (MetricSpec("val_loss", "MINIMIZE"),)
     assert (job.max_trial_count, job.parallel_trial_count, job.max_failed_trial_count) == (6, 2, 1)
     assert job.algorithm is None
@@ -403,7 +428,12 @@ def test_probe_values_are_bounds_or_every_value(param: ParameterSpec, probes: li
 def test_trial_argv_is_byte_for_byte_what_vertex_passes() -> None:
     job = JobSpec.from_dict(VALID)
     argv = job.trial_argv(
-        {"model.optimizer.lr": 1e-05, "data.batch_size": 64, "model.act": "gelu new", "model.depth": 3},
+        {
+            "model.optimizer.lr": 1e-05,
+            "data.batch_size": 64,
+            "model.act": "gelu new",
+            "model.depth": 3,
+        },
         python="/venv/bin/python",
     )
     assert argv == [
@@ -435,13 +465,27 @@ def test_trial_command(pool: dict[str, Any], command: list[str]) -> None:
 
 
 def test_trial_command_needs_a_command() -> None:
-    job = JobSpec.from_dict(job_with(trialJobSpec__workerPoolSpecs=[{"containerSpec": {"imageUri": "i"}}]))
-    with pytest.raises(ConfigurationError, match=r"containerSpec\.command is empty.*Fix: set containerSpec\.command"):
+    job = JobSpec.from_dict(
+        job_with(trialJobSpec__workerPoolSpecs=[{"containerSpec": {"imageUri": "i"}}])
+    )
+    with pytest.raises(
+        ConfigurationError,
+        match=r"containerSpec\.command is empty.*Fix: set containerSpec\.command",
+    ):
         job.trial_command()
 
 
 def test_trial_env() -> None:
     env = JobSpec.from_dict(VALID).trial_env(3, metric_file="/tmp/m", output_root="/out/")
+    study = read_study({STUDY_ENV: env.pop(STUDY_ENV)})
+    assert study is not None
+    assert study.metrics == (StudyMetric("val_loss", "MINIMIZE"),)
+    assert {pid: p.kind for pid, p in study.parameters.items()} == {
+        p["parameterId"]: next(k for k in p if k.endswith("ValueSpec"))
+        .removesuffix("ValueSpec")
+        .upper()
+        for p in VALID["studySpec"]["parameters"]
+    }
     assert env == {
         "CLOUD_ML_TRIAL_ID": "3",
         "CLOUD_ML_HP_METRIC_FILE": "/tmp/m",
@@ -478,7 +522,10 @@ def test_schema_cache_gives_gcloud_messages_unchanged(tmp_path: Path) -> None:
     (cache,) = tmp_path.glob("hyperparameter_tuning_job-*.pb")
     cached = load_message(tmp_path)  # protobuf alone, from the cache
     assert built is not None and cached is not None
-    assert built is not cached and cached.DESCRIPTOR.full_name == built.DESCRIPTOR.full_name == FULL_NAME
+    assert (
+        built is not cached
+        and cached.DESCRIPTOR.full_name == built.DESCRIPTOR.full_name == FULL_NAME
+    )
     for raw in (job_with(maxTrialCnt=3), job_with(studySpec__algorithm="GRID")):
         texts = []
         for message in (built, cached):

@@ -30,6 +30,7 @@ from vertex_hydra.translate import to_hydra_args
 
 __all__ = [
     "TRIAL_STATES",
+    "Measurement",
     "StudyResults",
     "TrialResult",
     "format_table",
@@ -45,6 +46,26 @@ TRIAL_STATES = ("SUCCEEDED", "FAILED", "INFEASIBLE", "STOPPED", "ACTIVE")
 _MEASURED = ("SUCCEEDED", "STOPPED")
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """One intermediate measurement of a trial, as Vertex AI records it.
+
+    Args:
+        step: The ``global_step`` it was reported at (Vertex's ``stepCount``).
+        elapsed: Seconds since the trial started (Vertex's ``elapsedDuration``),
+            when known.
+        values: ``metricId`` -> value.
+
+    Example:
+        >>> Measurement(3, 1.5, {"val/acc": 0.9}).values["val/acc"]
+        0.9
+    """
+
+    step: int
+    elapsed: float | None
+    values: dict[str, float]
+
+
 @dataclass
 class TrialResult:
     """One trial: its parameters, final measurement and what became of it.
@@ -55,8 +76,7 @@ class TrialResult:
         parameters: ``parameterId`` -> the value the trial received.
         values: ``metricId`` -> the final measurement (empty unless measured).
         seconds: Wall time of the trial, when known.
-        measurements: Every intermediate measurement as ``(step, {metricId: value})``,
-            sorted by step.
+        measurements: Every intermediate :class:`Measurement`, sorted by step.
         error: Why the trial FAILED (exit status and stderr tail) or is INFEASIBLE.
 
     Example:
@@ -69,7 +89,7 @@ class TrialResult:
     parameters: dict[str, float | str]
     values: dict[str, float]
     seconds: float | None = None
-    measurements: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
     error: str | None = None
 
 
@@ -156,8 +176,11 @@ class StudyResults:
         best = self.best()
         if best is None:
             return ""
-        args = [p.vertex_arg(best.parameters[p.parameter_id]) for p in self.parameters
-                if p.parameter_id in best.parameters]
+        args = [
+            p.vertex_arg(best.parameters[p.parameter_id])
+            for p in self.parameters
+            if p.parameter_id in best.parameters
+        ]
         return shlex.join(to_hydra_args(args))
 
     def _rank_key(self, trial: TrialResult) -> tuple[float, ...]:

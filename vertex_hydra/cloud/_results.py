@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vertex_hydra.jobspec import JobSpec, ParameterSpec
-from vertex_hydra.results import StudyResults, TrialResult
+from vertex_hydra.results import Measurement, StudyResults, TrialResult
 
 __all__ = ["VERTEX_TRIAL_STATES", "job_to_results", "trial_to_result"]
 
@@ -66,7 +66,9 @@ def job_to_results(job: Mapping[str, Any]) -> StudyResults:
     )
 
 
-def trial_to_result(trial: Mapping[str, Any], parameters: Mapping[str, ParameterSpec]) -> TrialResult:
+def trial_to_result(
+    trial: Mapping[str, Any], parameters: Mapping[str, ParameterSpec]
+) -> TrialResult:
     """One Vertex ``Trial`` (REST JSON) as a :class:`TrialResult`.
 
     Values come back as the parameter's own type: ``int`` for INTEGER, the
@@ -79,7 +81,15 @@ def trial_to_result(trial: Mapping[str, Any], parameters: Mapping[str, Parameter
         'OOM'
     """
     measurements = sorted(
-        (int(m.get("stepCount") or 0), _metric_values(m)) for m in trial.get("measurements") or []
+        (
+            Measurement(
+                int(m.get("stepCount") or 0),
+                _duration(m.get("elapsedDuration")),
+                _metric_values(m),
+            )
+            for m in trial.get("measurements") or []
+        ),
+        key=lambda m: m.step,
     )
     final = trial.get("finalMeasurement")
     return TrialResult(
@@ -151,3 +161,13 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     finish.FromJsonString(end)
     nanoseconds: int = finish.ToNanoseconds() - begin.ToNanoseconds()
     return nanoseconds / 1e9
+
+
+def _duration(text: Any) -> float | None:
+    """A protobuf ``Duration`` in JSON (``"12.5s"``) as seconds; ``None`` when absent or odd."""
+    if not isinstance(text, str) or not text.endswith("s"):
+        return None
+    try:
+        return float(text[:-1])
+    except ValueError:
+        return None

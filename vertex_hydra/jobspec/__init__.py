@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.study_env import STUDY_ENV, encode_study
 from vertex_hydra.jobspec._rules import (
     _SPEC_KINDS,
     SCALE_TYPES,
@@ -155,14 +156,10 @@ class JobSpec:
         problems = rule_problems(raw)
         if problems:
             where = f" in {path}" if path else ""
-            raise ConfigurationError(
-                f"invalid tuning job{where}:\n  - " + "\n  - ".join(problems)
-            )
+            raise ConfigurationError(f"invalid tuning job{where}:\n  - " + "\n  - ".join(problems))
         study = raw["studySpec"]
         trial = raw["trialJobSpec"]
-        stopping = {
-            k: v for k, v in study.items() if k.endswith("StoppingSpec") and v is not None
-        }
+        stopping = {k: v for k, v in study.items() if k.endswith("StoppingSpec") and v is not None}
         base = (trial.get("baseOutputDirectory") or {}).get("outputUriPrefix")
         return cls(
             raw=raw,
@@ -216,9 +213,7 @@ class JobSpec:
             command = [python, "-m", str(spec["pythonModule"])]
         return command + [str(a) for a in spec.get("args") or []]
 
-    def trial_argv(
-        self, params: Mapping[str, float | str], python: str | None = None
-    ) -> list[str]:
+    def trial_argv(self, params: Mapping[str, float | str], python: str | None = None) -> list[str]:
         """The full argv of a trial: the trial command, then one ``--id=value`` per parameter."""
         by_id = {p.parameter_id: p for p in self.parameters}
         unknown = sorted(set(params) - set(by_id))
@@ -229,6 +224,16 @@ class JobSpec:
             )
         args = [by_id[pid].vertex_arg(value) for pid, value in params.items()]
         return self.trial_command(python) + args
+
+    def study_env_value(self) -> str:
+        """The value of ``VERTEX_HYDRA_STUDY`` for this job: metrics, goals and parameter types.
+
+        See :mod:`vertex_hydra.study_env`.
+        """
+        return encode_study(
+            [(m.metric_id, m.goal) for m in self.metrics],
+            {p.parameter_id: (p.kind, p.values) for p in self.parameters},
+        )
 
     def trial_env(
         self,
@@ -254,6 +259,7 @@ class JobSpec:
         }
         if len(self.metrics) == 1:
             env["CLOUD_ML_HP_METRIC_TAG"] = self.metrics[0].metric_id
+        env[STUDY_ENV] = self.study_env_value()
         if self.base_output_directory is not None:
             root = str(output_root) if output_root is not None else self.base_output_directory
             base = f"{root.rstrip('/')}/{trial_id}"

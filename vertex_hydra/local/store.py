@@ -31,7 +31,7 @@ from typing import Any
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.local.search import directions, make_sampler
-from vertex_hydra.results import StudyResults, TrialResult
+from vertex_hydra.results import Measurement, StudyResults, TrialResult
 
 __all__ = [
     "STORE_FILE",
@@ -146,8 +146,12 @@ def record_trial(
     """
     from optuna.trial import TrialState
 
-    outcome = {"state": result.state, "measurements": curve, "error": result.error,
-               "seconds": result.seconds}
+    outcome = {
+        "state": result.state,
+        "measurements": curve,
+        "error": result.error,
+        "seconds": result.seconds,
+    }
     study._storage.set_trial_user_attr(trial._trial_id, "vertex", outcome)
     if result.state in ("SUCCEEDED", "STOPPED"):
         study.tell(trial, [result.values[m.metric_id] for m in job.metrics])
@@ -167,8 +171,9 @@ def interrupt_trial(study: Any, trial_number: int) -> None:
     from optuna.trial import TrialState
 
     storage = study._storage
-    frozen = storage.get_trial(storage.get_trial_id_from_study_id_trial_number(
-        study._study_id, trial_number))
+    frozen = storage.get_trial(
+        storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
+    )
     if frozen.state != TrialState.RUNNING:
         return
     storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
@@ -224,7 +229,10 @@ def load_results(study: Any, job: JobSpec) -> StudyResults:
                 parameters=dict(t.user_attrs["vertex_parameters"]),
                 values=values,
                 seconds=outcome.get("seconds"),
-                measurements=[(int(s), dict(m)) for s, _, m in outcome.get("measurements", [])],
+                measurements=[
+                    Measurement(int(s), None if e is None else float(e), dict(m))
+                    for s, e, m in outcome.get("measurements", [])
+                ],
                 error=outcome.get("error"),
             )
         )
