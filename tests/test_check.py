@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from vertex_hydra._table import format_table, use_color
+from vertex_hydra._table import layout_table, use_color
 from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
 from vertex_hydra.check._probe import (
     compose_argv,
@@ -158,7 +158,7 @@ def test_flatten_keys() -> None:
 
 
 def test_format_table_aligns_and_colours_without_misaligning() -> None:
-    plain = format_table(["p", "status"], [["lr", "OK"], ["batch_size", "bad\nworse"]])
+    plain = layout_table(["p", "status"], [["lr", "OK"], ["batch_size", "bad\nworse"]])
     assert plain.splitlines() == [
         "p           status",
         "----------  ------",
@@ -166,15 +166,15 @@ def test_format_table_aligns_and_colours_without_misaligning() -> None:
         "batch_size  bad",
         "            worse",
     ]
-    coloured = format_table(["p", "s"], [["lr", "OK"]], colors=[[None, "green"]])
+    coloured = layout_table(["p", "s"], [["lr", "OK"]], colors=[[None, "green"]])
     assert coloured.splitlines()[2] == "lr  \x1b[32mOK\x1b[0m"
 
 
 def test_format_table_rejects_ragged_rows() -> None:
     with pytest.raises(ValueError, match=r"row 1 has 1 cells, expected 2 .*Fix: pad or trim"):
-        format_table(["a", "b"], [["1", "2"], ["3"]])
+        layout_table(["a", "b"], [["1", "2"], ["3"]])
     with pytest.raises(ValueError, match=r"colors must have the shape of rows"):
-        format_table(["a", "b"], [["1", "2"]], colors=[[None]])
+        layout_table(["a", "b"], [["1", "2"]], colors=[[None]])
 
 
 def test_format_received() -> None:

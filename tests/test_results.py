@@ -239,7 +239,7 @@ def test_render_without_a_measured_trial(tmp_path: Path) -> None:
 
 
 def test_integer_parameter_axis_has_whole_ticks_and_states_have_a_legend() -> None:
-    from vertex_hydra._plots import parameter_figure
+    from vertex_hydra.results.plots import parameter_figure
 
     depth = ParameterSpec("model.depth", "INTEGER", 1, 3)
     trials = [

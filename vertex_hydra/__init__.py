@@ -22,10 +22,12 @@ __all__ = [
     "ConfigurationError",
     "HypertuneCallback",
     "report_metric",
+    "VertexEnvironment",
 ]
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time they load lazily
     from vertex_hydra.callback import HypertuneCallback
+    from vertex_hydra.environment import VertexEnvironment
     from vertex_hydra.report import report_metric
 
 # Names whose modules import heavy or optional packages load on first access,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time they load laz
 _LAZY = {
     "HypertuneCallback": "vertex_hydra.callback",
     "report_metric": "vertex_hydra.report",
+    "VertexEnvironment": "vertex_hydra.environment",
 }
 
 

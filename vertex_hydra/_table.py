@@ -4,7 +4,7 @@ No dependency beyond the standard library, so every command can print a table
 (``check`` prints one row per parameter; ``local`` can print one per trial).
 
 Example:
-    >>> print(format_table(["name", "status"], [["lr", "OK"], ["batch_size", "bad"]]))
+    >>> print(layout_table(["name", "status"], [["lr", "OK"], ["batch_size", "bad"]]))
     name        status
     ----------  ------
     lr          OK
@@ -18,9 +18,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-__all__ = ["format_table", "colorize", "use_color", "COLORS"]
+__all__ = ["layout_table", "colorize", "use_color", "COLORS"]
 
-#: ANSI SGR codes by name, for :func:`colorize` and the ``colors`` of :func:`format_table`.
+#: ANSI SGR codes by name, for :func:`colorize` and the ``colors`` of :func:`layout_table`.
 COLORS: dict[str, str] = {
     "red": "31",
     "green": "32",
@@ -60,7 +60,7 @@ def use_color(stream: TextIO | None = None, *, disabled: bool = False) -> bool:
     return bool(isatty and isatty())
 
 
-def format_table(
+def layout_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     colors: Sequence[Sequence[str | None]] | None = None,
@@ -82,7 +82,7 @@ def format_table(
         ValueError: A row or a colour row does not have one cell per header.
 
     Example:
-        >>> print(format_table(["a", "b"], [["x\\ny", "1"]]))
+        >>> print(layout_table(["a", "b"], [["x\\ny", "1"]]))
         a  b
         -  -
         x  1
@@ -92,12 +92,12 @@ def format_table(
     for i, row in enumerate(rows):
         if len(row) != width:
             raise ValueError(
-                f"format_table: row {i} has {len(row)} cells, expected {width} "
+                f"layout_table: row {i} has {len(row)} cells, expected {width} "
                 f"(one per header {list(headers)}). Fix: pad or trim the row."
             )
     if colors is not None and [len(c) for c in colors] != [width] * len(rows):
         raise ValueError(
-            "format_table: colors must have the shape of rows (one entry per cell). "
+            "layout_table: colors must have the shape of rows (one entry per cell). "
             "Fix: pass None for cells without colour."
         )
     split = [[cell.split("\n") for cell in row] for row in rows]

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vertex_hydra._table import colorize, format_table
+from vertex_hydra._table import colorize, layout_table
 from vertex_hydra.check import CheckResult, ParameterRow
 from vertex_hydra.check._probe import command_text
 
@@ -97,7 +97,7 @@ def render(result: CheckResult, *, color: bool = False) -> str:
             [None, None, None, None, "green" if row.status == "OK" else "red"]
             for row in result.rows
         ]
-        lines += ["", format_table(_HEADERS, cells, shades if color else None)]
+        lines += ["", layout_table(_HEADERS, cells, shades if color else None)]
     lines.append("")
     if result.ok:
         lines.append(paint("OK: every parameter reaches the config as intended.", "green"))

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vertex_hydra.errors import ConfigurationError
-from vertex_hydra.study_env import STUDY_ENV, encode_study
 from vertex_hydra.jobspec._rules import (
     _SPEC_KINDS,
     SCALE_TYPES,
@@ -37,6 +36,7 @@ from vertex_hydra.jobspec._rules import (
     rule_problems,
     schema_problems,
 )
+from vertex_hydra.study_env import STUDY_ENV, encode_study
 
 __all__ = [
     "ParameterKind",

@@ -370,7 +370,7 @@ class LocalStudy:
         error: str | None = None,
     ) -> None:
         from vertex_hydra.local.store import record_trial
-        from vertex_hydra.results import TrialResult
+        from vertex_hydra.results import Measurement, TrialResult
 
         result = TrialResult(
             r.trial_id,
@@ -378,7 +378,7 @@ class LocalStudy:
             r.parameters,
             values or {},
             round(seconds, 3),
-            [(c[0], c[2]) for c in r.curve],
+            [Measurement(c[0], c[1], c[2]) for c in r.curve],
             error,
         )
         record_trial(self.study, r.trial, result, r.curve, self.job)

@@ -1,4 +1,6 @@
-"""Matplotlib figures for :func:`vertex_hydra.results.plot` (imported only when plotting).
+"""The PNG plots of a study: ``history.png`` and one ``param_<parameterId>.png`` per parameter.
+
+matplotlib is imported only when a figure is drawn.
 
 Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas,
 never with pyplot, so plotting does not change the backend of a notebook or
@@ -6,7 +8,7 @@ leave open figures behind.
 
 Example:
     >>> from vertex_hydra.jobspec import MetricSpec
-    >>> from vertex_hydra.results import TrialResult
+    >>> from vertex_hydra.results.model import TrialResult
     >>> fig = history_figure((MetricSpec("acc", "MAXIMIZE"),),
     ...                      [TrialResult("1", "SUCCEEDED", {}, {"acc": 0.9})])
     >>> len(fig.axes)
@@ -16,14 +18,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from vertex_hydra.jobspec import MetricSpec, ParameterSpec
+from vertex_hydra.results.model import StudyResults, TrialResult
 
-if TYPE_CHECKING:
-    from vertex_hydra.results import TrialResult
-
-__all__ = ["history_figure", "parameter_figure"]
+__all__ = ["plot", "history_figure", "parameter_figure"]
 
 _COLORS = {"SUCCEEDED": "tab:blue", "STOPPED": "tab:orange"}
 
@@ -116,3 +117,33 @@ def parameter_figure(
         if len({t.state for t in shown}) > 1:  # say what the orange points are
             ax.legend(loc="best", fontsize="small")
     return fig
+
+
+def plot(results: StudyResults, out_dir: str | Path) -> list[Path]:
+    """Draw PNGs: ``history.png`` (value per trial and best so far) and one
+    ``param_<parameterId>.png`` per parameter (value against the parameter).
+
+    Each figure has one panel per metric. Only measured trials are drawn;
+    nothing is drawn when there are none. matplotlib is imported here, not
+    on import, and pyplot is never used, so a notebook's backend is untouched.
+
+    Returns:
+        The paths written.
+
+    Example:
+        >>> plot(results, "runs/study")  # doctest: +SKIP
+        [PosixPath('runs/study/history.png'), PosixPath('runs/study/param_model.lr.png')]
+    """
+    measured = results.measured()
+    if not measured:
+        return []
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "history.png"]
+    history_figure(results.metrics, measured).savefig(paths[0], dpi=100)
+    for p in results.parameters:
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in p.parameter_id)
+        path = out / f"param_{safe}.png"
+        parameter_figure(p, results.metrics, measured).savefig(path, dpi=100)
+        paths.append(path)
+    return paths
