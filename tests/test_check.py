@@ -18,6 +18,7 @@ import yaml
 
 from vertex_hydra._table import layout_table, use_color
 from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
+from vertex_hydra.check._cli import format_received, format_report
 from vertex_hydra.check._probe import (
     compose_argv,
     error_keys,
@@ -25,7 +26,6 @@ from vertex_hydra.check._probe import (
     parse_config,
     run_compositions,
 )
-from vertex_hydra.check._report import format_received, render
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import load_job
 
@@ -226,7 +226,7 @@ def test_check_passes_on_the_digits_example() -> None:
     batch = row(result, "data.batch_size")
     assert batch.tried == ("32.0", "64.0", "128.0") and batch.received == (32, 64, 128)
     assert row(result, "model.activation").received == ("relu", "gelu", "tanh")
-    assert "OK: every parameter reaches the config" in render(result)
+    assert "OK: every parameter reaches the config" in format_report(result)
 
 
 @pytest.mark.slow
@@ -478,7 +478,7 @@ def test_several_mistakes_in_one_job_are_all_found(tmp_path: Path) -> None:
         "model.depth",
         "lr",
     ]
-    text = render(result)
+    text = format_report(result)
     assert re.search(r"^4 problems:$", text, re.MULTILINE)
     assert "  4. lr: the trial config has no key 'lr'" in text
 
@@ -517,7 +517,7 @@ def test_green_table_and_note_without_the_cloud_extra(
     monkeypatch.setitem(sys.modules, "google.cloud.aiplatform_v1", None)
     result = check_job(write_job(tmp_path, "plain_app.py", [BATCH], maxTrialCnt=4))
     assert result.ok and not result.schema_checked
-    text = render(result, color=True)
+    text = format_report(result, color=True)
     assert (
         "schema not checked: google-cloud-aiplatform is not installed (pip install 'vertex-hydra[cloud]')"
         in text

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_hydra.check import ParameterRow, Problem, flatten_keys
 from vertex_hydra.check._messages import (
     Outcome,
     baseline_problem,
@@ -28,6 +27,7 @@ from vertex_hydra.check._messages import (
     lost_key_problem,
     node_problem,
 )
+from vertex_hydra.check._model import ParameterRow, Problem, flatten_keys
 from vertex_hydra.check._probe import (
     Composition,
     command_text,

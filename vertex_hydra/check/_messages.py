@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vertex_hydra.check import suggest_keys
+from vertex_hydra.check._model import suggest_keys
 from vertex_hydra.check._probe import (
     Composition,
     command_text,
