@@ -11,7 +11,7 @@ from vertex_hydra._table import colorize, layout_table
 from vertex_hydra.check import CheckResult, ParameterRow, check_job
 from vertex_hydra.check._probe import command_text
 
-__all__ = ["add_parser", "run", "format_report", "format_received"]
+__all__ = ["add_parser", "run", "format_report", "format_received", "format_env_entry"]
 
 _HEADERS = ("parameter", "config key", "tried (as Vertex passes them)", "received", "status")
 
@@ -55,6 +55,33 @@ def _row_cells(row: ParameterRow) -> list[str]:
     ]
 
 
+def format_env_entry(result: CheckResult) -> list[str]:
+    """The ``env:`` entry (YAML) for jobs created with gcloud directly; empty when unknown.
+
+    Example:
+        >>> from pathlib import Path
+        >>> print(*format_env_entry(CheckResult(Path("j.yaml"), True, study_env="{}")), sep="\\n")
+        <BLANKLINE>
+          env       for jobs created with gcloud directly, add to every workerPoolSpecs[*]
+                    containerSpec (or pythonPackageSpec) so trials know the study's types:
+                      env:
+                      - name: VERTEX_HYDRA_STUDY
+                        value: '{}'
+    """
+    if not result.env_entry:
+        return []
+    [entry] = result.env_entry
+    return [
+        "",
+        "  env       for jobs created with gcloud directly, add to every workerPoolSpecs[*]",
+        "            containerSpec (or pythonPackageSpec) so trials know the study's types:",
+        "              env:",
+        f"              - name: {entry['name']}",
+        # JSON text in single quotes is valid YAML: only a ' inside needs doubling.
+        "                value: '" + entry["value"].replace("'", "''") + "'",
+    ]
+
+
 def format_report(result: CheckResult, *, color: bool = False) -> str:
     """The human-readable report that ``vertex-hydra check`` prints.
 
@@ -91,9 +118,15 @@ def format_report(result: CheckResult, *, color: bool = False) -> str:
             for row in result.rows
         ]
         lines += ["", layout_table(_HEADERS, cells, shades if color else None)]
+    lines += format_env_entry(result)
     lines.append("")
-    if result.ok:
+    if result.ok and result.fully_probed:
         lines.append(paint("OK: every parameter reaches the config as intended.", "green"))
+        return "\n".join(lines)
+    if result.ok:
+        lines.append(
+            paint("No problem found, but not everything was probed (see the notes above).", "bold")
+        )
         return "\n".join(lines)
     count = len(result.problems)
     lines.append(paint(f"{count} problem{'s' if count > 1 else ''}:", "red"))

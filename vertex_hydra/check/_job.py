@@ -7,7 +7,22 @@ from pathlib import Path
 
 from vertex_hydra.check._model import CheckResult, Problem
 
-__all__ = ["check_job"]
+__all__ = ["check_job", "once"]
+
+
+def once(schema: list[str], rules: list[str]) -> list[str]:
+    """The schema's problems without those a rule problem already reports (each mistake once).
+
+    A rule problem starts with the field it concerns (``studySpec.metrics[0].goal is ...``);
+    a schema problem about the same field is dropped, since the rule's sentence is the clearer.
+
+    Example:
+        >>> once(["Invalid enum value MAX at HyperparameterTuningJob.studySpec.metrics[0].goal."],
+        ...      ["studySpec.metrics[0].goal is 'MAX'. Fix: set goal to MAXIMIZE."])
+        []
+    """
+    fields = [rule.split(" ", 1)[0] for rule in rules]
+    return [s for s in schema if not any(f"HyperparameterTuningJob.{f}" in s for f in fields)]
 
 
 def check_job(
@@ -55,8 +70,8 @@ def check_job(
             "schema not checked: google-cloud-aiplatform is not installed "
             "(pip install 'vertex-hydra[cloud]'); the rule checks and compositions still ran."
         )
-    problems += [Problem("job file", message) for message in schema or []]
     rules = rule_problems(raw)
+    problems += [Problem("job file", message) for message in once(schema or [], rules)]
     problems += [Problem("job file", message) for message in rules]
 
     def stop() -> CheckResult:
@@ -87,4 +102,5 @@ def check_job(
         runs=composed.runs,
         seconds=time.perf_counter() - start,
         notes=tuple(notes),
+        study_env=job.study_env_value(),
     )

@@ -82,11 +82,33 @@ class CheckResult:
     runs: int = 0
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    study_env: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether nothing is wrong: the job would start every trial as intended."""
         return not self.problems
+
+    @property
+    def fully_probed(self) -> bool:
+        """Whether the schema was checked and every probe value of every row was composed."""
+        return (
+            self.schema_checked
+            and bool(self.rows)
+            and all(v is not None for row in self.rows for v in row.received)
+        )
+
+    @property
+    def env_entry(self) -> list[dict[str, str]]:
+        """The ``env:`` entry that gives a gcloud-created job's trials the study's types.
+
+        Example:
+            >>> CheckResult(Path("j.yaml"), True, study_env="{}").env_entry
+            [{'name': 'VERTEX_HYDRA_STUDY', 'value': '{}'}]
+        """
+        from vertex_hydra.study_env import STUDY_ENV
+
+        return [] if self.study_env is None else [{"name": STUDY_ENV, "value": self.study_env}]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``check --json`` prints)."""
@@ -99,6 +121,8 @@ class CheckResult:
             "runs": self.runs,
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            "fully_probed": self.fully_probed,
+            "env": self.env_entry,
             "problems": [{"subject": p.subject, "message": p.message} for p in self.problems],
             "rows": [
                 {
