@@ -102,7 +102,10 @@ EXAMPLES: dict[str, list[Any]] = {
         (["--bs=1e3"], {"coerce_integral_floats": False}),
     ],
     "types": [
-        (["--trainer.limit_train_batches=1.0"], {"value_types": {"trainer.limit_train_batches": "float"}}),
+        (
+            ["--trainer.limit_train_batches=1.0"],
+            {"value_types": {"trainer.limit_train_batches": "float"}},
+        ),
         (["--lr=1"], {"value_types": {"lr": "float"}}),
         (["--lr=1e-3"], {"value_types": {"lr": "float"}}),
         (["--bs=64.0"], {"value_types": {"bs": "int"}}),
