@@ -6,7 +6,9 @@ composition starts in a fraction of a second; the digits example is the real one
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import re
 import shutil
 import sys
@@ -17,7 +19,8 @@ import pytest
 import yaml
 
 from vertex_hydra._table import layout_table, use_color
-from vertex_hydra.check import CheckResult, check_job, flatten_keys, suggest_keys
+from vertex_hydra.check import CheckResult, ParameterRow, check_job, flatten_keys, suggest_keys
+from vertex_hydra.check._cli import format_received, format_report
 from vertex_hydra.check._probe import (
     compose_argv,
     error_keys,
@@ -25,7 +28,6 @@ from vertex_hydra.check._probe import (
     parse_config,
     run_compositions,
 )
-from vertex_hydra.check._report import format_received, render
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import load_job
 
@@ -226,7 +228,7 @@ def test_check_passes_on_the_digits_example() -> None:
     batch = row(result, "data.batch_size")
     assert batch.tried == ("32.0", "64.0", "128.0") and batch.received == (32, 64, 128)
     assert row(result, "model.activation").received == ("relu", "gelu", "tanh")
-    assert "OK: every parameter reaches the config" in render(result)
+    assert "OK: every parameter reaches the config" in format_report(result)
 
 
 @pytest.mark.slow
@@ -290,7 +292,8 @@ def test_value_the_config_type_rejects(tmp_path: Path) -> None:
     }
     result = check_job(write_job(tmp_path, "typed_app.py", [fractional_depth, BATCH]))
     depth = row(result, "model.depth")
-    assert depth.received == (None, 4)
+    # A DOUBLE stays a float even at 4.0 (study types), so the int field rejects both values.
+    assert depth.received == (None, None)
     assert depth.status.startswith("rejected: Value '0.5' of type 'float'")
     assert row(result, "data.batch_size").status == "OK"
     with pytest.raises(ConfigurationError, match=(
@@ -317,16 +320,11 @@ def test_category_the_enum_rejects(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_integer_field_receiving_a_float_when_coercion_is_off(tmp_path: Path) -> None:
+    # check gives the trial the study's types, and they win over the app's text rule.
     result = check_job(write_job(tmp_path, "nocoerce_app.py", [BATCH, LR]))
-    assert row(result, "data.batch_size").received == (16.0, 32.0, 64.0)
-    assert row(result, "data.batch_size").status == "int field got float 16.0"
+    assert row(result, "data.batch_size").received == (16, 32, 64)
+    assert row(result, "data.batch_size").status == "OK"
     assert row(result, "model.lr").status == "OK"
-    with pytest.raises(ConfigurationError, match=(
-        r"the config received 16\.0 \(float\) but its default 32 is an int: Vertex AI sends INTEGER "
-        r"and DISCRETE values as doubles, and the app's @vertex_compatible\(coerce_integral_floats=False\) "
-        r"keeps them as floats.*Fix: drop coerce_integral_floats=False"
-    )):  # fmt: skip
-        raise_problem(result, "data.batch_size")
 
 
 @pytest.mark.slow
@@ -478,20 +476,21 @@ def test_several_mistakes_in_one_job_are_all_found(tmp_path: Path) -> None:
         "model.depth",
         "lr",
     ]
-    text = render(result)
+    text = format_report(result)
     assert re.search(r"^4 problems:$", text, re.MULTILINE)
     assert "  4. lr: the trial config has no key 'lr'" in text
 
 
 @pytest.mark.slow
 def test_double_with_integral_bounds_is_also_probed_between_them(tmp_path: Path) -> None:
-    # Bounds 1 and 4 arrive as ints (64.0 -> 64); a trial's 2.5 would not: probe it too.
+    # A DOUBLE stays a float (study types), at its bounds as between them.
     depth = {"parameterId": "model.depth", "doubleValueSpec": {"minValue": 1, "maxValue": 4}}
     result = check_job(write_job(tmp_path, "plain_app.py", [depth]))
     assert row(result, "model.depth").tried == ("1.0", "2.5", "4.0")
-    assert row(result, "model.depth").received == (1, 2.5, 4)
+    assert row(result, "model.depth").received == (1.0, 2.5, 4.0)
+    assert [type(v) for v in row(result, "model.depth").received] == [float] * 3
     with pytest.raises(
-        ConfigurationError, match=r"received 2\.5 \(float\) but its default 2 is an int"
+        ConfigurationError, match=r"received 1\.0 \(float\) but its default 2 is an int"
     ):
         raise_problem(result, "model.depth")
 
@@ -517,9 +516,54 @@ def test_green_table_and_note_without_the_cloud_extra(
     monkeypatch.setitem(sys.modules, "google.cloud.aiplatform_v1", None)
     result = check_job(write_job(tmp_path, "plain_app.py", [BATCH], maxTrialCnt=4))
     assert result.ok and not result.schema_checked
-    text = render(result, color=True)
+    text = format_report(result, color=True)
     assert (
         "schema not checked: google-cloud-aiplatform is not installed (pip install 'vertex-hydra[cloud]')"
         in text
     )
     assert "\x1b[32mOK\x1b[0m" in text and "\x1b[31m" not in text
+
+
+@pytest.mark.slow
+def test_check_shows_what_the_typed_trial_receives() -> None:
+    result = check_job(APPS / "study_job.yaml")
+    rows = {row.parameter_id: row for row in result.rows}
+    limit = rows["trainer.limit_train_batches"]
+    assert limit.ok and limit.received == (0.5, 1.0)
+    assert [type(v) for v in limit.received] == [float, float]  # 1.0 is not int 1
+    assert rows["tag"].received == ("base", "007", True)  # '007' stays text
+    assert rows["tag"].status == "str field got True"
+    assert rows["tag"].problem is not None and "Fix: rename the category" in rows["tag"].problem
+    assert rows["data.batch_size"].ok and rows["data.batch_size"].received == (16, 64)
+    epochs = rows["trainer.max_epochs"]
+    assert epochs.status == "int field got float 1.0"  # a DOUBLE whose field is an int
+    assert [p.subject for p in result.problems] == ["tag", "trainer.max_epochs"]
+    [entry] = result.to_dict()["env"]
+    assert entry["name"] == "VERTEX_HYDRA_STUDY"
+    assert json.loads(entry["value"])["parameters"]["tag"] == {"type": "CATEGORICAL"}
+    report = format_report(result)
+    assert "- name: VERTEX_HYDRA_STUDY" in report and "OK: every parameter" not in report
+
+
+def test_a_wrong_goal_is_reported_once(tmp_path: Path) -> None:
+    job = tmp_path / "job.yaml"
+    text = (APPS / "plain_job.yaml").read_text(encoding="utf-8")
+    job.write_text(text.replace("goal: MINIMIZE", "goal: MAX"), encoding="utf-8")
+    result = check_job(job)
+    assert [str(p) for p in result.problems] == [
+        "job file: studySpec.metrics[0].goal is 'MAX'. Fix: set goal to MAXIMIZE or MINIMIZE."
+    ]
+
+
+def test_no_all_ok_sentence_when_something_was_not_probed() -> None:
+    row = ParameterRow("lr", "model.lr", ("0.1", "1.0"), (0.1, None), 0.5, "OK")
+    result = CheckResult(Path("job.yaml"), schema_checked=True, rows=(row,))
+    assert result.ok and not result.fully_probed
+    report = format_report(result)
+    assert "OK: every parameter" not in report and "not everything was probed" in report
+    unchecked = CheckResult(
+        Path("job.yaml"),
+        schema_checked=False,
+        rows=(dataclasses.replace(row, received=(0.1, 1.0)),),
+    )
+    assert "OK: every parameter" not in format_report(unchecked)

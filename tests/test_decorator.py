@@ -14,6 +14,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from vertex_hydra import vertex_compatible
+from vertex_hydra.decorator import TRACE_ENV
+from vertex_hydra.study_env import STUDY_ENV, StudyEnvWarning, encode_study
 
 APPS = Path(__file__).parent / "apps"
 TRAIN = APPS / "vh_app" / "train.py"
@@ -209,3 +211,98 @@ def test_placed_below_hydra_main_is_a_clear_error() -> None:
     app = vertex_compatible(lambda cfg: None)
     with pytest.raises(TypeError, match=r"put @vertex_compatible directly ABOVE @hydra.main"):
         app(OmegaConf.create({"a": 1}))
+
+
+STUDY_APP = APPS / "study_app.py"
+TYPED_STUDY = encode_study(
+    [("val/acc", "MAXIMIZE")],
+    {
+        "trainer.limit_train_batches": ("DOUBLE", ()),
+        "tag": ("CATEGORICAL", ()),
+        "data.batch_size": ("INTEGER", ()),
+    },
+)
+STUDY_ARGS = ["--trainer.limit_train_batches=1.0", "--tag=007", "--data.batch_size=64.0"]
+
+
+def run_study_app(
+    args: list[str], cwd: Path, study: str | None, trace: Path | None = None
+) -> dict[str, Any]:
+    """Start ``study_app.py`` as Vertex does, with or without ``VERTEX_HYDRA_STUDY``."""
+    env = {k: v for k, v in os.environ.items() if k not in {STUDY_ENV, TRACE_ENV}}
+    if study is not None:
+        env[STUDY_ENV] = study
+    if trace is not None:
+        env[TRACE_ENV] = str(trace)
+    proc = subprocess.run(
+        [sys.executable, str(STUDY_APP), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("VH_RESULT=")]
+    cfg: dict[str, Any] = json.loads(line[len("VH_RESULT=") :])
+    return cfg
+
+
+@pytest.mark.slow
+def test_study_types_reach_a_real_hydra_app(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    cfg = run_study_app(STUDY_ARGS, tmp_path, TYPED_STUDY, trace)
+    limit = cfg["trainer"]["limit_train_batches"]
+    assert type(limit) is float and limit == 1.0  # DOUBLE: the whole epoch, not one batch
+    assert cfg["tag"] == "007"  # CATEGORICAL: Hydra's reading, not int 7
+    batch = cfg["data"]["batch_size"]
+    assert type(batch) is int and batch == 64  # INTEGER sent as a double
+    record = json.loads(trace.read_text(encoding="utf-8"))
+    assert record["value_types"] == {
+        "trainer.limit_train_batches": "float",
+        "tag": "text",
+        "data.batch_size": "int",
+    }
+
+
+@pytest.mark.slow
+def test_a_double_sent_as_an_int_becomes_a_float(tmp_path: Path) -> None:
+    cfg = run_study_app(["--trainer.limit_train_batches=1"], tmp_path, TYPED_STUDY)
+    limit = cfg["trainer"]["limit_train_batches"]
+    assert type(limit) is float and limit == 1.0
+
+
+@pytest.mark.slow
+def test_without_the_study_the_text_rules_hold(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    cfg = run_study_app(STUDY_ARGS, tmp_path, None, trace)
+    limit = cfg["trainer"]["limit_train_batches"]
+    assert type(limit) is int and limit == 1  # '.0' text: the integral-float rule
+    assert cfg["tag"] == "007"  # no '.' and no exponent: Hydra reads the string
+    assert type(cfg["data"]["batch_size"]) is int and cfg["data"]["batch_size"] == 64
+    assert json.loads(trace.read_text(encoding="utf-8"))["value_types"] is None
+
+
+def test_types_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    @vertex_compatible
+    def app() -> None:
+        seen.append(sys.argv[1:])
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "--lr=1.0", "--tag=007"])
+    monkeypatch.delenv(STUDY_ENV, raising=False)
+    app()
+    monkeypatch.setenv(STUDY_ENV, encode_study([], {"lr": ("DOUBLE", ()), "tag": ("INTEGER", ())}))
+    app()
+    assert seen == [["lr=1", "tag=007"], ["lr=1.0", "tag=7"]]
+
+
+def test_unreadable_study_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(sys, "argv", ["train.py", "--lr=1.0"])
+    monkeypatch.setenv(STUDY_ENV, '{"version": 99}')
+    app = vertex_compatible(lambda: seen.append(sys.argv[1:]))
+    with pytest.warns(StudyEnvWarning, match=r"VERTEX_HYDRA_STUDY=.* is ignored: its version"):
+        app()
+    assert seen == [["lr=1"]]

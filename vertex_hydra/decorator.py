@@ -4,6 +4,12 @@ The decorator goes directly above ``@hydra.main``. When the app is called, it
 rewrites :data:`sys.argv` *in place* with :func:`~vertex_hydra.to_hydra_args`,
 calls the app (which is when Hydra parses ``sys.argv``), and restores the
 original arguments afterwards.
+
+At each call it reads the study's parameter types from ``VERTEX_HYDRA_STUDY``
+(:func:`vertex_hydra.study_env.read_study`), which ``vertex-hydra local``,
+``check`` and ``submit`` set for every trial, and passes them on as
+``value_types``. Without the variable (or when it cannot be read, which warns)
+the text rules apply.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from collections.abc import Callable, Mapping
 from typing import ParamSpec, TypeVar, overload
 
 from vertex_hydra.errors import TranslationError
+from vertex_hydra.study_env import ValueType, read_study
 from vertex_hydra.translate import to_hydra_args
 
 __all__ = ["vertex_compatible", "TRACE_ENV"]
 
 #: When this environment variable names a file, the decorator writes its
 #: translation there as JSON (``argv``, ``hydra_argv``, ``rename``,
-#: ``coerce_integral_floats``), so that ``vertex-hydra check`` can tell where
+#: ``coerce_integral_floats`` and ``value_types``, ``null`` when the trial
+#: carried no study), so that ``vertex-hydra check`` can tell where
 #: each Vertex parameter landed, honouring the app's own options.
 TRACE_ENV = "VERTEX_HYDRA_TRACE_FILE"
 
@@ -40,6 +48,7 @@ def _write_trace(
     translated: list[str],
     rename: Mapping[str, str],
     coerce_integral_floats: bool,
+    value_types: Mapping[str, ValueType] | None,
 ) -> None:
     path = os.environ.get(TRACE_ENV)
     if not path:
@@ -51,6 +60,7 @@ def _write_trace(
         "hydra_argv": translated,
         "rename": dict(rename),
         "coerce_integral_floats": coerce_integral_floats,
+        "value_types": None if value_types is None else dict(value_types),
     }
     with open(path, "w", encoding="utf-8") as file:
         json.dump(record, file)
@@ -76,15 +86,18 @@ def _wrap(
                 "directly ABOVE @hydra.main, not below it."
             )
         original = list(sys.argv)
+        study = read_study()  # at call time: the trial's environment, not the import's
+        value_types = None if study is None else study.value_types()
         try:
             translated = to_hydra_args(
                 original[1:],
                 rename=rename,
                 coerce_integral_floats=coerce_integral_floats,
+                value_types=value_types,
             )
         except TranslationError as error:
             _exit_with_usage_error(error)
-        _write_trace(original[1:], translated, rename, coerce_integral_floats)
+        _write_trace(original[1:], translated, rename, coerce_integral_floats, value_types)
         sys.argv[1:] = translated  # same list object: others may hold a reference
         try:
             return func(*args, **kwargs)
@@ -123,7 +136,9 @@ def vertex_compatible(
     Args:
         func: The function returned by ``@hydra.main`` (when used bare).
         rename: Maps a Vertex ``parameterId`` to the Hydra key it sets.
-        coerce_integral_floats: Write ``64.0`` as ``64`` (default ``True``).
+        coerce_integral_floats: For parameters whose type is not known, write
+            ``64.0`` as ``64`` (default ``True``); the study's types, when
+            ``VERTEX_HYDRA_STUDY`` carries them, take precedence.
 
     Returns:
         The wrapped app, or a decorator when called with options.

@@ -12,6 +12,21 @@ The value rule, with Hydra's own override parser as the judge:
 * anything else (a sweep such as ``64,128``, text Hydra cannot parse, text Hydra
   would alter such as ``" a"``, a function call, an interpolation) is quoted so
   that the config receives exactly the text Vertex sent.
+
+What a number means depends on the parameter's type, which the argv alone does
+not carry. When the study's types are known (``value_types``, keyed by
+``parameterId``; the decorator reads them from ``VERTEX_HYDRA_STUDY``):
+
+* ``"int"`` (INTEGER, DISCRETE with integral values): an integral number in any
+  spelling (``64.0``, ``6.4e1``) is written as ``64``;
+* ``"float"`` (DOUBLE, DISCRETE with a fractional value): a number is written so
+  that Hydra reads a float (``1`` and ``1.0`` both give ``1.0``);
+* ``"text"`` (CATEGORICAL): Hydra's own reading of the text, never rewritten
+  (``007`` stays ``'007'``).
+
+Without types, an integral float is written as an int only when its text has a
+``.`` or an exponent (``64.0`` gives ``64``; ``007`` is left to Hydra, which
+reads the string ``'007'``).
 """
 
 from __future__ import annotations
@@ -19,9 +34,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from vertex_hydra.errors import TranslationError
+from vertex_hydra.study_env import ValueType
 
 __all__ = [
     "to_hydra_args",
@@ -71,7 +87,10 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*", re.ASCII)
 # null; several concatenate to exactly the text. The property tests check this
 # against Hydra's parser.
 _PLAIN_VALUE = re.compile(r"[\w/.+\-%*@?|]+(?:[ \t]+[\w/.+\-%*@?|]+)*", re.ASCII)
-_INTEGRAL_FLOAT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# A decimal number as Vertex writes it (no underscores, no inf/nan).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# ... with a '.' or an exponent: the only text the untyped rule rewrites.
+_FLOAT_TEXT = re.compile(r"[^.eE]*[.eE].*", re.ASCII)
 _HYDRA_WS = " \t"
 _NESTING = frozenset("'\"[]{}")
 _TOP_LEVEL_ONLY = frozenset(",=")
@@ -161,29 +180,52 @@ def quote_value(text: str) -> str:
     return QuotedString(text=_escape_interpolations(text), quote=Quote.single).with_quotes()
 
 
-def format_value(value: str, *, coerce_integral_floats: bool = True) -> str:
+def _integral(value: str) -> str | None:
+    """``value`` as an int literal when it is an integral number, else ``None``."""
+    if not _NUMBER.fullmatch(value):
+        return None
+    number = Decimal(value)
+    if number != number.to_integral_value():
+        return None
+    return str(int(number))
+
+
+def format_value(
+    value: str,
+    *,
+    coerce_integral_floats: bool = True,
+    value_type: ValueType | None = None,
+) -> str:
     """Turn one Vertex parameter value into the right-hand side of a Hydra override.
 
     Args:
         value: The value exactly as Vertex passed it.
-        coerce_integral_floats: Write integral floats such as ``64.0`` as ``64``.
+        coerce_integral_floats: Without ``value_type``, write an integral float
+            whose text has a ``.`` or an exponent (``64.0``, ``1e3``) as an int.
             Vertex sends INTEGER and DISCRETE parameters as doubles.
+        value_type: The parameter's type when the study is known: ``"int"``
+            (integral numbers become ints), ``"float"`` (numbers become floats,
+            ``1`` gives ``1.0``) or ``"text"`` (Hydra's reading, no rewrite).
+            It overrides ``coerce_integral_floats``.
 
     Returns:
-        ``value`` itself when Hydra reads it as one plain value, else a quoted
-        string that the config receives byte for byte.
+        The (rewritten) value itself when Hydra reads it as one plain value,
+        else a quoted string that the config receives byte for byte.
 
     Example:
-        >>> format_value("64.0"), format_value("1e-05"), format_value("a,b")
-        ('64', '1e-05', "'a,b'")
+        >>> format_value("64.0"), format_value("007"), format_value("a,b")
+        ('64', '007', "'a,b'")
+        >>> format_value("1.0", value_type="float"), format_value("1", value_type="float")
+        ('1.0', '1.0')
+        >>> format_value("64.0", value_type="int"), format_value("007", value_type="text")
+        ('64', '007')
     """
-    if coerce_integral_floats and _INTEGRAL_FLOAT.fullmatch(value):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the regex only admits numbers
-            number = None
-        if number is not None and number == number.to_integral_value():
-            value = str(int(number))
+    if value_type == "int" or (
+        value_type is None and coerce_integral_floats and _FLOAT_TEXT.fullmatch(value)
+    ):
+        value = _integral(value) or value
+    elif value_type == "float" and _NUMBER.fullmatch(value):
+        value = repr(float(value))
     if _reads_as_plain_value(value):
         return value
     return quote_value(value)
@@ -224,6 +266,7 @@ def _parameter_override(
     index: int,
     rename: Mapping[str, str],
     coerce_integral_floats: bool,
+    value_type: ValueType | None,
 ) -> str:
     prefix, key = _split_prefix(rename.get(parameter_id, parameter_id))
     if not key:
@@ -236,7 +279,7 @@ def _parameter_override(
     _check_key(key, token=token, index=index, parameter_id=parameter_id)
     if value is None:
         return f"{prefix}{key}" if prefix == "~" else f"{prefix}{key}=true"
-    rhs = format_value(value, coerce_integral_floats=coerce_integral_floats)
+    rhs = format_value(value, coerce_integral_floats=coerce_integral_floats, value_type=value_type)
     return f"{prefix}{key}={rhs}"
 
 
@@ -245,6 +288,7 @@ def to_hydra_args(
     *,
     rename: Mapping[str, str] | None = None,
     coerce_integral_floats: bool = True,
+    value_types: Mapping[str, ValueType] | None = None,
 ) -> list[str]:
     """Translate a Vertex AI trial's arguments into arguments that Hydra accepts.
 
@@ -258,8 +302,13 @@ def to_hydra_args(
         rename: Maps a Vertex ``parameterId`` to the Hydra key it sets, for ids
             that cannot spell the key (``{"lr": "model.optimizer.lr"}``). The
             key may carry a ``+`` or ``++`` prefix.
-        coerce_integral_floats: Write ``64.0`` as ``64`` (Vertex sends INTEGER
-            and DISCRETE values as doubles). Set ``False`` to keep the text.
+        coerce_integral_floats: For parameters without a type, write ``64.0``
+            as ``64`` (Vertex sends INTEGER and DISCRETE values as doubles); only
+            text with a ``.`` or an exponent is rewritten. Set ``False`` to keep
+            the text.
+        value_types: ``parameterId`` -> ``"int"``, ``"float"`` or ``"text"``
+            (the study's types, looked up before ``rename``); see
+            :func:`format_value`. Parameters not listed follow the text rule.
 
     Returns:
         A new list: Hydra flags first, then overrides.
@@ -272,8 +321,12 @@ def to_hydra_args(
         >>> to_hydra_args(["experiment=x", "--model.lr=0.001", "--cfg", "job",
         ...                "--data.batch_size", "64.0", "--model.act=gelu new", "--tag=a,b"])
         ['--cfg', 'job', 'experiment=x', 'model.lr=0.001', 'data.batch_size=64', 'model.act=gelu new', "tag='a,b'"]
+        >>> to_hydra_args(["--limit=1.0", "--tag=007", "--bs=64.0"],
+        ...               value_types={"limit": "float", "tag": "text", "bs": "int"})
+        ['limit=1.0', 'tag=007', 'bs=64']
     """
     rename = dict(rename or {})
+    types = dict(value_types or {})
     flags: list[str] = []
     overrides: list[str] = []
     trailing: list[str] = []  # a bare --info must come last, or it eats an override
@@ -334,6 +387,7 @@ def to_hydra_args(
                     index=start,
                     rename=rename,
                     coerce_integral_floats=coerce_integral_floats,
+                    value_type=types.get(parameter_id),
                 )
             )
         elif (has_eq or token.startswith("~")) and _OVERRIDE_KEY.fullmatch(name):

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vertex_hydra.check import ParameterRow, Problem, flatten_keys
 from vertex_hydra.check._messages import (
     Outcome,
     baseline_problem,
@@ -27,7 +26,9 @@ from vertex_hydra.check._messages import (
     float_problem,
     lost_key_problem,
     node_problem,
+    text_problem,
 )
+from vertex_hydra.check._model import ParameterRow, Problem, flatten_keys
 from vertex_hydra.check._probe import (
     Composition,
     command_text,
@@ -105,6 +106,7 @@ def _hydra_key(param: ParameterSpec, trace: Mapping[str, Any]) -> tuple[str | No
             [param.vertex_arg(param.probe_values()[0])],
             rename=trace.get("rename") or {},
             coerce_integral_floats=bool(trace.get("coerce_integral_floats", True)),
+            value_types=trace.get("value_types") or {},
         )[0]
     except TranslationError as error:
         return None, str(error)
@@ -269,8 +271,10 @@ def _row(
             if value is _ABSENT and key is not None and not key.startswith("hydra."):
                 outcome = lost_key_problem(param, values[i], key, parent)
             elif value is not _ABSENT and key is not None:
-                outcome = node_problem(param, value, key, default) or float_problem(
-                    param, value, default, coerce
+                outcome = (
+                    node_problem(param, value, key, default)
+                    or float_problem(param, value, default, coerce)
+                    or text_problem(param, values[i], value, default)
                 )
             if outcome is not None:
                 break

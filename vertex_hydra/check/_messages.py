@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vertex_hydra.check import suggest_keys
+from vertex_hydra.check._model import suggest_keys
 from vertex_hydra.check._probe import (
     Composition,
     command_text,
@@ -215,3 +215,33 @@ def baseline_problem(baseline: Composition, timeout: float) -> Outcome | None:
             "directly above @hydra.main."
         )
     return None
+
+
+def text_problem(
+    param: ParameterSpec, sent: float | str, value: Any, default: Any
+) -> Outcome | None:
+    """A CATEGORICAL value whose text reaches a ``str`` field changed (``true`` -> ``'True'``).
+
+    Returns:
+        The outcome, or ``None`` when the field received the exact text (or is not a ``str``).
+
+    Example:
+        >>> cat = ParameterSpec("opt", "CATEGORICAL", values=("true", "adam"))
+        >>> text_problem(cat, "true", "True", "adam")[0]
+        "str field got 'True'"
+        >>> text_problem(cat, "adam", "adam", "adam") is None
+        True
+    """
+    if param.kind != "CATEGORICAL" or not isinstance(default, str) or value == str(sent):
+        return None
+    return (
+        f"str field got {value!r}",
+        (
+            f"the category {str(sent)!r} reached the config as {value!r} "
+            f"({type(value).__name__}), but its default {default!r} is a str: Hydra reads "
+            f"the text {str(sent)!r} as another value, so code comparing against "
+            f"{str(sent)!r} never matches. Fix: rename the category so that Hydra reads it "
+            "as plain text (e.g. 'on' for 'true', '0.001' for '1e-3'), or compare against "
+            f"{value!r} in code."
+        ),
+    )
