@@ -177,15 +177,16 @@ def _from_pytorch_variables(environ: Mapping[str, str]) -> VertexCluster | None:
     if not all(values[:3]) or any(environ.get(name) for name in _LAUNCHED):
         return None
     shown = ", ".join(f"{name}={value!r}" for name, value in zip(names, values))
-    if not all(value.isdigit() for value in (values[0], values[1], values[3])):
+    single = values[0].isdigit() and int(values[0]) <= 1
+    if not single and not all(value.isdigit() for value in (values[0], values[1], values[3])):
         raise ConfigurationError(
             f"VertexEnvironment: {shown}: expected whole numbers for WORLD_SIZE (nodes), "
             "RANK (node rank) and MASTER_PORT. Fix: set them as Vertex AI does, e.g. "
             "WORLD_SIZE=2 RANK=1 MASTER_PORT=2222, or unset them on a single machine."
         )
-    nodes, rank = int(values[0]), int(values[1])
-    if nodes <= 1:
+    if single:
         return None
+    nodes, rank = int(values[0]), int(values[1])
     if rank >= nodes:
         raise ConfigurationError(
             f"VertexEnvironment: {shown}: the node rank must be below the number of nodes. "
