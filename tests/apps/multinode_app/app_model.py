@@ -4,6 +4,7 @@ import importlib
 import json
 import os
 import sys
+import time
 
 import torch
 
@@ -61,6 +62,7 @@ class RecordWorld(L.Callback):
             return
         record = {
             "event": event,
+            "time": time.time(),
             "pid": os.getpid(),
             "global_rank": trainer.global_rank,
             "local_rank": trainer.local_rank,
