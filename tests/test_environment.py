@@ -1,7 +1,7 @@
 """``VertexEnvironment``: recorded ``CLUSTER_SPEC``s, both namespaces, and real multi-replica DDP.
 
-The unit tests read the layouts Vertex AI gives each replica (shape as in
-VERTEX_CONTRACT.md section 8) and compare the single-replica case with
+The unit tests read the layouts Vertex AI gives each replica
+(:mod:`vertex_hydra.cluster`; shape as in VERTEX_CONTRACT.md section 8) and compare the single-replica case with
 Lightning's own ``LightningEnvironment``. The slow tests start the replicas of
 one trial by hand, each with the environment Vertex gives it
 (``tests/apps/multinode_app/launch.py``), and train with DDP over gloo on CPU.
@@ -23,10 +23,12 @@ pytest.importorskip("torch")
 
 from apps.multinode_app import launch
 from test_ddp import assert_done_when
+from test_imports import _heavy_modules_after_import
 
 from vertex_hydra import ConfigurationError
 from vertex_hydra._compat import available_namespaces
-from vertex_hydra.environment import VertexCluster, VertexEnvironment, read_cluster
+from vertex_hydra.cluster import VertexCluster, read_cluster
+from vertex_hydra.environment import VertexEnvironment
 
 NAMESPACES = available_namespaces()
 FABRIC = {"lightning.pytorch": "lightning.fabric", "pytorch_lightning": "lightning_fabric"}
@@ -221,6 +223,11 @@ def test_a_chief_entry_without_port_takes_master_port() -> None:
     )
     found = read_cluster({"CLUSTER_SPEC": text, "MASTER_PORT": "3333"})
     assert found is not None and (found.main_address, found.main_port) == ("chief-host", 3333)
+
+
+def test_reading_the_layout_imports_no_heavy_package() -> None:
+    # check and local can read a replica's layout without torch or lightning.
+    assert _heavy_modules_after_import("vertex_hydra.cluster") == []
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
