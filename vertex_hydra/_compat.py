@@ -5,7 +5,9 @@ Lightning ships the same code under two import names: ``lightning.pytorch``
 accept a callback only if ``isinstance(callback, Callback)`` holds for *their*
 ``Callback``, so :func:`callback_base` returns one class that derives from every
 installed namespace's ``Callback`` (they are plain classes with identical hooks,
-so the MRO is trivial).
+so the MRO is trivial). Cluster environments are the same story one level down:
+``lightning.fabric``'s and ``lightning_fabric``'s ``ClusterEnvironment``, joined by
+:func:`cluster_environment_base`.
 
 Example:
     >>> from vertex_hydra._compat import available_namespaces
@@ -21,8 +23,16 @@ import importlib.util
 import re
 import sys
 from types import ModuleType
+from typing import Any
 
-__all__ = ["MIN_VERSION", "NAMESPACES", "available_namespaces", "callback_base"]
+__all__ = [
+    "MIN_VERSION",
+    "NAMESPACES",
+    "available_namespaces",
+    "callback_base",
+    "cluster_environment_base",
+    "lightning_environment",
+]
 
 #: Import names of Lightning, in order of preference.
 NAMESPACES = ("lightning.pytorch", "pytorch_lightning")
@@ -81,6 +91,32 @@ def _import_all(names: tuple[str, ...]) -> dict[str, ModuleType]:
     return modules
 
 
+def _supported_namespaces(user: str) -> tuple[str, ...]:
+    found: list[str] = []
+    supported: list[str] = []
+    for name in available_namespaces():
+        version = _installed_version(name)
+        found.append(f"{_distribution(name)} {version}")
+        if _version_tuple(version) >= MIN_VERSION:
+            supported.append(name)
+    if not supported:
+        raise ImportError(
+            f"{user} needs lightning>=2.0 or pytorch-lightning>=2.0; "
+            f"found: {', '.join(found) or 'neither'}. Fix: pip install 'vertex-hydra[lightning]'."
+        )
+    return tuple(supported)
+
+
+def _union_base(attribute: str, submodule: str, name: str, user: str) -> type:
+    """Return one class deriving from ``<namespace>[.submodule].<attribute>`` of every namespace."""
+    supported = _supported_namespaces(user)
+    _import_all(supported)
+    paths = [f"{namespace}.{submodule}" if submodule else namespace for namespace in supported]
+    bases = tuple(getattr(importlib.import_module(path), attribute) for path in paths)
+    doc = f"``{attribute}`` of every installed Lightning namespace."
+    return type(name, bases, {"__module__": __name__, "__doc__": doc})
+
+
 @functools.cache
 def callback_base() -> type:
     """Return a base class that is a ``Callback`` for every installed Lightning namespace.
@@ -99,22 +135,55 @@ def callback_base() -> type:
         >>> issubclass(callback_base(), L.Callback)  # doctest: +SKIP
         True
     """
-    found: list[str] = []
-    supported: list[str] = []
-    for name in available_namespaces():
-        version = _installed_version(name)
-        found.append(f"{_distribution(name)} {version}")
-        if _version_tuple(version) >= MIN_VERSION:
-            supported.append(name)
-    modules = _import_all(tuple(supported))
-    bases = [modules[name].Callback for name in supported]
-    if not bases:
-        raise ImportError(
-            "vertex_hydra.HypertuneCallback needs lightning>=2.0 or pytorch-lightning>=2.0; "
-            f"found: {', '.join(found) or 'neither'}. Fix: pip install 'vertex-hydra[lightning]'."
-        )
-    return type(
-        "LightningCallback",
-        tuple(bases),
-        {"__module__": __name__, "__doc__": "``Callback`` of every installed Lightning namespace."},
+    return _union_base("Callback", "", "LightningCallback", "vertex_hydra.HypertuneCallback")
+
+
+@functools.cache
+def cluster_environment_base() -> type:
+    """Return a base class that is a ``ClusterEnvironment`` for every installed Lightning namespace.
+
+    ``lightning.pytorch`` uses ``lightning.fabric``'s ``ClusterEnvironment`` and
+    ``pytorch_lightning`` uses ``lightning_fabric``'s; a ``Trainer`` (or
+    ``Fabric``) takes a plugin as its cluster environment only if it is an
+    instance of its own. Both are abstract classes with the same methods.
+    Namespaces older than :data:`MIN_VERSION` are left out.
+
+    Returns:
+        A class deriving from ``lightning.fabric.plugins.environments.ClusterEnvironment``
+        and/or ``lightning_fabric.plugins.environments.ClusterEnvironment``.
+
+    Raises:
+        ImportError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
+
+    Example:
+        >>> from lightning.fabric.plugins.environments import ClusterEnvironment
+        >>> issubclass(cluster_environment_base(), ClusterEnvironment)  # doctest: +SKIP
+        True
+    """
+    return _union_base(
+        "ClusterEnvironment",
+        "plugins.environments",
+        "LightningClusterEnvironment",
+        "vertex_hydra.VertexEnvironment",
     )
+
+
+def lightning_environment() -> Any:
+    """Return a new ``LightningEnvironment`` (Lightning's default) of the preferred namespace.
+
+    The preferred namespace is the first of :data:`NAMESPACES` that is installed
+    and supported.
+
+    Returns:
+        A fresh ``LightningEnvironment`` instance.
+
+    Raises:
+        ImportError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
+
+    Example:
+        >>> lightning_environment().node_rank()  # doctest: +SKIP
+        0
+    """
+    namespace = _supported_namespaces("vertex_hydra.VertexEnvironment")[0]
+    module = importlib.import_module(f"{namespace}.plugins.environments")
+    return module.LightningEnvironment()
