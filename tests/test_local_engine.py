@@ -14,6 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 from local_support import read_csv, read_log, write_job
 
 from vertex_hydra.cli import main
@@ -164,3 +165,30 @@ def test_a_store_of_the_old_layout_gets_intermediate_values_on_resume(
     assert [r["trial_id"] for r in after] == ["1", "2", "3"]
     assert len([e for e in read_log(tmp_path) if e["event"] == "start"]) == 3
     assert sys.modules.get("optuna") is not None
+
+
+def _with_scheduling(job: Path, scheduling: dict[str, object]) -> Path:
+    spec = yaml.safe_load(job.read_text())
+    spec["trialJobSpec"]["scheduling"] = scheduling
+    job.write_text(yaml.safe_dump(spec))
+    return job
+
+
+def test_a_trial_past_its_scheduling_timeout_is_stopped_and_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = write_job(tmp_path, [X], args=["steps=200", "sleep=0.5"], max_trials=1)
+    _with_scheduling(job, {"timeout": "3s", "restartJobOnWorkerRestart": True})
+    assert main(["local", str(job), "--workdir", str(tmp_path / "w")]) == 0
+    (row,) = read_csv(tmp_path / "w" / "trials.csv")
+    assert row["state"] == "FAILED"
+    out = capsys.readouterr().out
+    assert "ran past trialJobSpec.scheduling.timeout (3 s) and was stopped" in out
+    assert "trialJobSpec.scheduling.restartJobOnWorkerRestart is not rehearsed locally" in out
+    assert [e["event"] for e in read_log(tmp_path)] in ([], ["start"])  # never ran to its end
+
+
+def test_a_malformed_scheduling_timeout_is_refused_with_the_fix(tmp_path: Path) -> None:
+    job = _with_scheduling(write_job(tmp_path, [X], max_trials=1), {"timeout": "4 minutes"})
+    with pytest.raises(ConfigurationError, match=r"scheduling.timeout must be .* got '4 minutes'"):
+        Study(load_job(job), tmp_path / "w")

@@ -42,7 +42,7 @@ from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, Stu
 from vertex_hydra.local.search import SearchSpace
 from vertex_hydra.local.stopping import rules_for
 from vertex_hydra.local.store import Store, StoredTrial, check_store
-from vertex_hydra.local.trial import TrialRun, TrialStartError, launcher_for
+from vertex_hydra.local.trial import TrialRun, TrialStartError, launcher_for, trial_timeout
 from vertex_hydra.results import StudyResults, TrialResult
 from vertex_hydra.results.table import write_csv
 
@@ -142,6 +142,7 @@ class Study:
         self.max_trials = self._cap(max_trials or job.max_trial_count)
         self.rules, self.unapplied_rules = rules_for(job)
         self.launcher = launcher_for(job, self.workdir)
+        trial_timeout(job)  # a malformed timeout fails before anything is created
         self.end_reason: str | None = None
         self.signal: str | None = None
         self._running: list[_Running] = []
@@ -234,6 +235,9 @@ class Study:
         )
         for name in self.unapplied_rules:
             self.observer.note(f"{name} is not applied locally (only the median rule is)")
+        scheduling = (self.job.raw.get("trialJobSpec") or {}).get("scheduling") or {}
+        for name in sorted(set(scheduling) - {"timeout"}):
+            self.observer.note(f"trialJobSpec.scheduling.{name} is not rehearsed locally")
         return store
 
     def _on_signal(self, signum: int) -> None:

@@ -23,9 +23,12 @@ Example:
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.local.metrics_file import MetricLog, curve, final_measurement
 from vertex_hydra.local.store import StoredTrial
@@ -40,10 +43,40 @@ __all__ = [
     "TrialStartError",
     "conclude",
     "launcher_for",
+    "trial_timeout",
 ]
 
+_TIMEOUT_GRACE = 5.0  # SIGTERM, then SIGKILL this many seconds later
 #: Environment variables of this process that a trial must not inherit (Vertex sets its own).
 _VERTEX_PREFIXES = ("CLOUD_ML_", "AIP_")
+
+
+def trial_timeout(job: JobSpec) -> float | None:
+    """``trialJobSpec.scheduling.timeout`` in seconds (a protobuf Duration, e.g. ``"3600s"``).
+
+    Raises:
+        ConfigurationError: It is not a Duration.
+
+    Example:
+        >>> from vertex_hydra.jobspec import JobSpec
+        >>> spec = {"studySpec": {"metrics": [{"metricId": "a", "goal": "MAXIMIZE"}],
+        ...         "parameters": [{"parameterId": "x", "doubleValueSpec": {"minValue": 0,
+        ...         "maxValue": 1}}]}, "trialJobSpec": {"scheduling": {"timeout": "1.5s"},
+        ...         "workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": ["t"]}}]}}
+        >>> trial_timeout(JobSpec.from_dict(spec))
+        1.5
+    """
+    scheduling: Any = (job.raw.get("trialJobSpec") or {}).get("scheduling") or {}
+    text = scheduling.get("timeout")
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(text))
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigurationError(
+            f"trialJobSpec.scheduling.timeout must be a positive Duration in seconds, got "
+            f"{text!r}. Fix: write it as Vertex AI does, e.g. timeout: 3600s."
+        )
+    return float(match.group(1))
 
 
 class TrialStartError(Exception):
@@ -188,10 +221,21 @@ class ProcessTrial:
                 "Fix: check containerSpec.command / pythonPackageSpec in the job file."
             ) from None
         self._ids = [m.metric_id for m in job.metrics]
+        self.timeout = trial_timeout(job)
+        self.timed_out = False
 
     def poll(self) -> bool:
-        """See :meth:`TrialRun.poll`."""
-        return self.process.poll() is not None
+        """See :meth:`TrialRun.poll`; also stops a trial that runs past its timeout."""
+        ended = self.process.poll() is not None
+        if (
+            not ended
+            and self.timeout is not None
+            and not self.timed_out
+            and time.monotonic() - self.process.started > self.timeout
+        ):
+            self.timed_out = True
+            self.process.stop(_TIMEOUT_GRACE)
+        return ended
 
     def refresh(self) -> bool:
         """See :meth:`TrialRun.refresh`."""
@@ -215,6 +259,17 @@ class ProcessTrial:
         code = self.process.poll()
         assert code is not None, "outcome() of a trial that still runs"
         self.log.refresh(force=True)  # a last rewrite may keep the size and the mtime tick
+        if self.timed_out:
+            return TrialResult(
+                self.trial.trial_id,
+                "FAILED",
+                self.trial.parameters,
+                {},
+                round(self.process.seconds, 3),
+                self.measurements(),
+                f"ran past trialJobSpec.scheduling.timeout ({self.timeout:g} s) and was stopped "
+                f"({describe_exit(code)}), as Vertex AI ends such a trial",
+            )
         return conclude(
             self.job,
             self.trial,
