@@ -19,6 +19,8 @@ import pytest
 from local_support import read_csv, read_log, write_job
 
 from vertex_hydra.cli import main
+from vertex_hydra.jobspec import load_job
+from vertex_hydra.local import Study, StudyObserver
 
 pytestmark = pytest.mark.slow
 
@@ -166,39 +168,49 @@ def test_a_second_runner_on_the_same_workdir_is_refused(
 
 
 def test_a_signal_while_a_trial_starts_stops_that_trial_too(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The handler runs between the trial's start and its entry in the running list."""
-    from vertex_hydra.local import trial_process
+    """The signal arrives in the very call that announces the trial's start."""
 
-    class SignalledAtStart(trial_process.TrialProcess):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    class SignalAtStart(StudyObserver):
+        def trial_started(self, trial_id: str, parameters: dict[str, float | str]) -> None:
             os.kill(os.getpid(), signal.SIGINT)  # handled right here, in this frame
 
-    monkeypatch.setattr(trial_process, "TrialProcess", SignalledAtStart)
     job = write_job(tmp_path, [X], args=["steps=40", "sleep=0.5"], max_trials=2)
-    assert main(["local", str(job), "--workdir", str(tmp_path / "w")]) == 130
-    out = capsys.readouterr().out
-    assert "trial 1 interrupted after" in out and "Interrupted by SIGINT: 0 finished trials" in out
+    study = Study(load_job(job), tmp_path / "w")
+    results = study.run(SignalAtStart())
+    assert (study.end_reason, study.signal, results.trials) == ("interrupted", "SIGINT", [])
     log = read_log(tmp_path)
     assert [e["event"] for e in log] in ([], ["start"])  # stopped, not run to its end (20 s)
     assert not any(_alive(e["pid"]) for e in log)
+    # Through the command: the same end, said in words, with the exit status of SIGINT.
+    job = write_job(tmp_path / "cli", [X], args=["steps=40", "sleep=0.5"], max_trials=2)
+    runner = _run(job)
+    _wait_for(lambda: any(e["event"] == "start" for e in read_log(tmp_path / "cli")))
+    runner.send_signal(signal.SIGINT)
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 130
+    assert "trial 1 interrupted after" in out and "Interrupted by SIGINT: 0 finished trials" in out
 
 
 def test_a_trial_that_ended_before_the_signal_is_recorded_not_rerun(tmp_path: Path) -> None:
     """Ctrl-C just after a trial's exit, before the runner noticed it: it finished, keep it."""
-    from vertex_hydra.jobspec import load_job
-    from vertex_hydra.local.runner import LocalStudy, _Running
-    from vertex_hydra.local.trial_process import TrialProcess
 
-    study = LocalStudy(load_job(write_job(tmp_path, [X])), tmp_path / "w")
-    ended = TrialProcess([sys.executable, "-c", "pass"], None, tmp_path, tmp_path / "t1")
-    running = TrialProcess(
-        [sys.executable, "-c", "import time; time.sleep(60)"], None, tmp_path, tmp_path / "t2"
-    )
-    ended.popen.wait(30)
-    study.running = [_Running(None, "1", {}, ended, None), _Running(None, "2", {}, running, None)]
-    study._on_signal(signal.SIGINT)
-    assert [r.stop_reason for r in study.running] == [None, "interrupt"]
-    assert running.wait(30) is not None and not ended.stop_requested
+    class SignalAfterTheEnd(StudyObserver):
+        def trial_started(self, trial_id: str, parameters: dict[str, float | str]) -> None:
+            # The trial runs ~0.3 s: wait for its process to exit, then signal.
+            _wait_for(
+                lambda: (
+                    not any(_alive(e["pid"]) for e in read_log(tmp_path))
+                    and any(e["event"] == "end" for e in read_log(tmp_path))
+                )
+            )
+            time.sleep(0.2)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    job = write_job(tmp_path, [X], args=["steps=1", "sleep=0.1"], max_trials=3)
+    study = Study(load_job(job), tmp_path / "w")
+    results = study.run(SignalAfterTheEnd())
+    assert study.end_reason == "interrupted"
+    assert [(t.trial_id, t.state) for t in results.trials] == [("1", "SUCCEEDED")]
+    assert len(read_log(tmp_path)) == 2  # one start, one end: no second trial started

@@ -204,7 +204,12 @@ def test_median_rule_stops_a_poor_trial(tmp_path: Path, capsys: pytest.CaptureFi
     )
     steps = study.trials[3].user_attrs["vertex"]["measurements"]
     assert 1 <= len(steps) < 8
-    assert float(rows[3]["value"]) == pytest.approx(steps[-1][2]["score"])
+    assert float(rows[3]["value"]) == pytest.approx(steps[-1]["values"]["score"])
+    # Every measurement is an Optuna intermediate value too (optuna-dashboard's curves).
+    assert study.trials[3].intermediate_values == {
+        m["step"]: pytest.approx(m["values"]["score"]) for m in steps
+    }
+    assert sorted(study.trials[0].intermediate_values) == list(range(1, 9))
     assert float(rows[3]["seconds"]) < min(float(r["seconds"]) for r in rows[:3])
 
 

@@ -26,7 +26,7 @@ from vertex_hydra.errors import VertexHydraError
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 #: Modules that each add one or more subcommands, in ``--help`` order.
-COMMAND_MODULES = ("vertex_hydra.check._cli", "vertex_hydra.local", "vertex_hydra.cloud")
+COMMAND_MODULES = ("vertex_hydra.check._cli", "vertex_hydra.local._cli", "vertex_hydra.cloud")
 
 _DESCRIPTION = """\
 Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to

@@ -25,6 +25,9 @@ __all__ = ["signals_to", "workdir_lock"]
 def workdir_lock(workdir: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``<workdir>/.lock`` (released even if the runner is killed).
 
+    The file is removed when the lock is released, so a refused or finished
+    command leaves no ``.lock`` behind (a killed runner leaves it, unlocked).
+
     Raises:
         ConfigurationError: Another runner holds the lock.
 
@@ -37,25 +40,36 @@ def workdir_lock(workdir: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: no lock, as documented
         yield
         return
-    workdir.mkdir(parents=True, exist_ok=True)
-    with open(workdir / ".lock", "a+") as handle:
+    path = workdir / ".lock"
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - closed below, after the unlink
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.seek(0)
             holder = handle.read().strip() or "?"
+            handle.close()
             raise ConfigurationError(
                 f"another 'vertex-hydra local' (pid {holder}) is running the study in {workdir}. "
                 "Fix: wait for it or stop it, or pass another --workdir."
             ) from None
+        # The holder before us may have removed the file between our open and our lock.
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        # Removed while still locked, so that no runner locks a file about to vanish.
+        path.unlink(missing_ok=True)
+        handle.close()
 
 
 @contextmanager

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vertex_hydra.jobspec import MetricSpec
+from vertex_hydra.results import Measurement
 
 __all__ = [
     "MetricLog",
     "Report",
+    "curve",
     "final_measurement",
     "measurements",
     "parse_reports",
@@ -155,6 +157,31 @@ def measurements(
         if r.tag in metric_ids:
             by_step.setdefault(r.step, {})[r.tag] = r.value
     return sorted(by_step.items())
+
+
+def curve(
+    reports: Iterable[Report], metric_ids: Sequence[str], started: float
+) -> list[Measurement]:
+    """The trial's :class:`Measurement` s by step, each placed at its last report's time.
+
+    Args:
+        reports: The trial's reports.
+        metric_ids: The study's metrics.
+        started: When the trial started (``time.time()``), for ``elapsed``.
+
+    Example:
+        >>> curve([Report(1, 11.0, "acc", 0.5), Report(2, 12.5, "acc", 0.7)], ["acc"], 10.0)
+        [Measurement(step=1, elapsed=1.0, values={'acc': 0.5}), Measurement(step=2, elapsed=2.5, values={'acc': 0.7})]
+    """
+    reports = list(reports)
+    stamps: dict[int, float] = {}
+    for r in reports:
+        if r.tag in metric_ids:
+            stamps[r.step] = max(stamps.get(r.step, r.timestamp), r.timestamp)
+    return [
+        Measurement(step, round(stamps[step] - started, 3), values)
+        for step, values in measurements(reports, metric_ids)
+    ]
 
 
 def final_measurement(

@@ -1,4 +1,4 @@
-"""The live progress display of ``vertex-hydra local``.
+"""The live progress display of ``vertex-hydra local``: one :class:`StudyObserver`.
 
 Every event (a trial started, finished, stopped) is one line, so logs and
 notebooks read well. On a terminal a status line (running trials, finished
@@ -7,36 +7,51 @@ count, best so far, elapsed time) is also kept at the bottom with ``\\r``.
 Example:
     >>> import io
     >>> out = io.StringIO()
-    >>> Progress(out, total=4).event("trial 1 started")
-    >>> out.getvalue()[-16:]
-    'trial 1 started\\n'
+    >>> Progress(out).note("hello")
+    >>> out.getvalue()[-12:]
+    'note: hello\\n'
 """
 
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
-__all__ = ["Progress"]
+from vertex_hydra.local.observer import StudyObserver, StudyStart, StudyStatus
+from vertex_hydra.results import TrialResult
+
+__all__ = ["Progress", "format_values"]
 
 
-class Progress:
+def _fmt(value: float | str) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def format_values(values: dict[str, Any]) -> str:
+    """``key=value`` pairs as progress lines show them.
+
+    Example:
+        >>> format_values({"lr": 0.00123456789, "act": "relu"})
+        'lr=0.00123457 act=relu'
+    """
+    return " ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+
+
+class Progress(StudyObserver):
     """Writes event lines, and a ``\\r`` status line when ``stream`` is a terminal.
 
     Args:
         stream: Where to write.
-        total: The number of trials the study will run.
         tty: Force the status line on or off (default: ``stream.isatty()``).
 
     Example:
         >>> import sys
-        >>> Progress(sys.stdout, total=8, tty=False).event("trial 2 SUCCEEDED")  # doctest: +ELLIPSIS
+        >>> Progress(sys.stdout, tty=False).event("trial 2 SUCCEEDED")  # doctest: +ELLIPSIS
         [...] trial 2 SUCCEEDED
     """
 
-    def __init__(self, stream: TextIO, total: int, *, tty: bool | None = None) -> None:
+    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
         self.stream = stream
-        self.total = total
         isatty = getattr(stream, "isatty", None)
         self.tty = bool(isatty and isatty()) if tty is None else tty
         self.started = time.monotonic()
@@ -54,20 +69,63 @@ class Progress:
             self.stream.write(self._status)
         self.stream.flush()
 
-    def status(self, running: list[str], finished: int, best: str | None) -> None:
-        """Redraw the status line (terminal only)."""
-        if not self.tty:
-            return
-        shown = ", ".join(running) if running else "none"
-        self._status = f"[{self._clock()}] {finished}/{self.total} finished, running: {shown}" + (
-            f", best: {best}" if best else ""
-        )
-        self.stream.write("\r\x1b[K" + self._status)
-        self.stream.flush()
-
     def close(self) -> None:
         """End the status line so that what follows starts on a fresh line."""
         if self.tty and self._status:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
         self._status = ""
+
+    def study_started(self, start: StudyStart) -> None:
+        """One line: where, how many, how."""
+        if start.rerun:
+            self.event(
+                f"trials {', '.join(start.rerun)} were cut off by the last run's "
+                "end: they run again under new ids"
+            )
+        algorithm = start.algorithm or "Bayesian optimisation (Optuna TPE)"
+        self.event(
+            f"study in {start.workdir}: {start.max_trials} trials, {start.parallel} at a time, "
+            f"{algorithm}, {start.finished} already finished"
+        )
+
+    def trial_started(self, trial_id: str, parameters: dict[str, float | str]) -> None:
+        """``trial 3 started: lr=0.01``."""
+        self.event(f"trial {trial_id} started: {format_values(parameters)}")
+
+    def trial_stopping(self, trial_id: str, reason: str) -> None:
+        """``trial 3 stopping: <reason>``."""
+        self.event(f"trial {trial_id} stopping: {reason}")
+
+    def trial_finished(self, result: TrialResult) -> None:
+        """One line per trial: its state, seconds, and values or the error's first and last line."""
+        lines = (result.error or "").splitlines() or [""]
+        shown = (
+            format_values(result.values)
+            if result.values
+            else (lines[0] + (f" ... {lines[-1].strip()}" if len(lines) > 1 else ""))
+        )
+        self.event(
+            f"trial {result.trial_id} {result.state} in {result.seconds or 0.0:.1f} s: {shown}"
+        )
+
+    def trial_interrupted(self, trial_id: str, seconds: float) -> None:
+        """``trial 3 interrupted after 1.2 s``."""
+        self.event(f"trial {trial_id} interrupted after {seconds:.1f} s")
+
+    def note(self, text: str) -> None:
+        """``note: <text>``."""
+        self.event(f"note: {text}")
+
+    def status(self, status: StudyStatus) -> None:
+        """Redraw the status line (terminal only)."""
+        if not self.tty:
+            return
+        shown = ", ".join(status.running) if status.running else "none"
+        best = status.best
+        self._status = (
+            f"[{self._clock()}] {status.finished}/{status.max_trials} finished, running: {shown}"
+            + (f", best: trial {best.trial_id} {format_values(best.values)}" if best else "")
+        )
+        self.stream.write("\r\x1b[K" + self._status)
+        self.stream.flush()

@@ -1,51 +1,56 @@
-"""The local study's store: an Optuna study in ``<workdir>/study.db`` (SQLite).
+"""The local study's store, and its single source of truth: an Optuna study in ``<workdir>/study.db``.
 
-Each Optuna trial is one Vertex trial; its id is ``number + 1`` (``"1"``,
-``"2"``, ...). What Optuna has no field for is kept in user attributes:
-``vertex_parameters`` (the values passed) and ``vertex``, a mapping with the
-Vertex ``state``, the ``measurements`` (``[step, elapsed_seconds, {metricId: value}]``),
-the ``error`` and the ``seconds``. The study's own attributes hold ``job`` (what
-must not change on resume) and ``max_trials`` (the last ``--max-trials``, kept
-by a plain ``--resume``). SUCCEEDED and STOPPED trials are COMPLETE in Optuna
-(their final measurement guides the sampler), FAILED and INFEASIBLE are FAIL.
+Optuna is used through its public API only. Each Optuna trial is one Vertex trial;
+its id is ``number + 1`` (``"1"``, ``"2"``, ...). What Optuna has no field for is
+kept in user attributes: ``vertex_parameters`` (the values passed) and ``vertex``,
+the recorded outcome (Vertex ``state``, ``measurements`` as
+``{"step", "elapsed", "values"}`` objects, ``error``, ``seconds``). Every
+measurement is also an Optuna intermediate value (step -> the first metric), so
+Optuna's plots and optuna-dashboard show learning curves (single-metric studies:
+Optuna keeps no intermediate values for several objectives). SUCCEEDED and STOPPED
+trials are COMPLETE in Optuna (their final measurement guides the sampler),
+FAILED and INFEASIBLE are FAIL. The study's attributes hold ``job`` (what must not
+change on resume), ``max_trials`` (the last ``--max-trials``) and ``layout``.
 
-Resume semantics: a trial that was running when the study was interrupted
-(by a signal, or because the runner was killed and left it RUNNING) is marked
-FAIL with ``interrupted=True`` and its parameters are queued again, so it
-re-runs under a new id. Interrupted trials count for nothing (neither
+Resume semantics: a trial that was running when the study was interrupted (by a
+signal, or because the runner was killed and left it RUNNING) has its parameters
+queued again (``rerun_of``) and is then closed as FAIL with no recorded outcome,
+so it re-runs under a new id. Such trials count for nothing (neither
 ``maxTrialCount`` nor ``maxFailedTrialCount``) and are left out of the results.
 
+A store written by an earlier vertex-hydra (``layout`` 1: measurements as
+``[step, elapsed, values]`` lists and no intermediate values) is rewritten on
+``--resume`` into a new file that replaces the old one in one step, trial
+numbers, times and attributes kept.
+
 Example:
-    >>> study = open_study(workdir, job, seed=0, resume=False)  # doctest: +SKIP
-    >>> load_results(study, job).trials  # doctest: +SKIP
+    >>> store = Store.open(workdir, job, seed=0, resume=False)  # doctest: +SKIP
+    >>> store.results().trials  # doctest: +SKIP
     []
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
-from vertex_hydra.local.search import directions, make_sampler
+from vertex_hydra.local.search import SearchSpace, directions, make_sampler
 from vertex_hydra.results import Measurement, StudyResults, TrialResult
 
-__all__ = [
-    "STORE_FILE",
-    "STUDY_NAME",
-    "counts_toward_study",
-    "interrupt_trial",
-    "load_results",
-    "open_study",
-    "record_trial",
-    "requeue_stale_trials",
-]
+__all__ = ["LAYOUT", "STORE_FILE", "STUDY_NAME", "Store", "StoredTrial", "check_store"]
 
 STUDY_NAME = "vertex-hydra-local"
 STORE_FILE = "study.db"
+#: The version of the store's layout written by this vertex-hydra.
+LAYOUT = 2
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -58,27 +63,31 @@ def _connect(db: Path) -> sqlite3.Connection:
     return connection
 
 
+def _storage(db: Path) -> Any:
+    import optuna
+
+    return optuna.storages.RDBStorage(
+        f"sqlite:///{db.resolve()}", engine_kwargs={"creator": lambda: _connect(db)}
+    )
+
+
 def _fingerprint(job: JobSpec) -> str:
     study = job.raw.get("studySpec", {})
     keys = ("metrics", "parameters", "algorithm")
     return json.dumps({k: study.get(k) for k in keys}, sort_keys=True, default=str)
 
 
-def open_study(workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -> Any:
-    """Create the study in ``workdir``, or load it with ``resume``.
+def check_store(workdir: Path, *, resume: bool) -> None:
+    """Refuse a study folder that does not fit ``resume``, before anything is created.
 
     Raises:
         ConfigurationError: ``workdir`` already holds a study and ``resume`` is
-            off; ``resume`` is on and there is no study; or the job file's
-            metrics, parameters or algorithm changed since the study began.
+            off, or ``resume`` is on and there is no study.
 
     Example:
-        >>> study = open_study(Path("vh-runs/digits"), load_job("job.yaml"), seed=0, resume=False)  # doctest: +SKIP
-        >>> study.study_name  # doctest: +SKIP
-        'vertex-hydra-local'
+        >>> import tempfile
+        >>> check_store(Path(tempfile.mkdtemp()), resume=False)
     """
-    import optuna
-
     db = workdir / STORE_FILE
     if db.exists() and not resume:
         raise ConfigurationError(
@@ -90,150 +99,248 @@ def open_study(workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -
             f"--resume: there is no study to resume in {workdir} (no {STORE_FILE}). "
             "Fix: pass the --workdir of the interrupted study, or drop --resume."
         )
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    workdir.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(
-        f"sqlite:///{db.resolve()}", engine_kwargs={"creator": lambda: _connect(db)}
+
+
+def measurement_record(m: Measurement) -> dict[str, Any]:
+    """How a :class:`Measurement` is stored (JSON).
+
+    Example:
+        >>> measurement_record(Measurement(2, 0.5, {"acc": 0.9}))
+        {'step': 2, 'elapsed': 0.5, 'values': {'acc': 0.9}}
+    """
+    return {"step": m.step, "elapsed": m.elapsed, "values": dict(m.values)}
+
+
+def read_measurement(record: Any) -> Measurement:
+    """A stored measurement, in this layout (an object) or layout 1 (``[step, elapsed, values]``).
+
+    Example:
+        >>> read_measurement([3, 1.5, {"acc": 0.5}]) == read_measurement(
+        ...     {"step": 3, "elapsed": 1.5, "values": {"acc": 0.5}})
+        True
+    """
+    if not isinstance(record, Mapping):
+        step, elapsed, values = record
+        record = {"step": step, "elapsed": elapsed, "values": values}
+    elapsed = record.get("elapsed")
+    return Measurement(
+        int(record["step"]),
+        None if elapsed is None else float(elapsed),
+        {str(k): float(v) for k, v in dict(record["values"]).items()},
     )
-    study = optuna.create_study(
-        storage=storage,
-        study_name=STUDY_NAME,
-        directions=directions(job.metrics),
-        load_if_exists=resume,
-    )
-    done = len(study.get_trials(deepcopy=False))
-    # A resumed study must not replay the random numbers it already used.
-    study.sampler = make_sampler(job, None if seed is None else seed + done)
-    if not resume:
-        study.set_user_attr("job", _fingerprint(job))
-    elif study.user_attrs.get("job") != _fingerprint(job):
-        raise ConfigurationError(
-            f"the job file's metrics, parameters or algorithm changed since the study in "
-            f"{workdir} began; its trials would not compare. Fix: restore the job file, or "
-            "start a new study with another --workdir."
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial the store handed out: its Vertex id and the values it receives.
+
+    Example:
+        >>> StoredTrial(0, "1", {"lr": 0.1}).trial_id
+        '1'
+    """
+
+    number: int
+    trial_id: str
+    parameters: dict[str, float | str]
+
+
+class Store:
+    """The study in ``<workdir>/study.db``: hands out trials, records them, reads results.
+
+    Use :meth:`open`. Every method is one or a few Optuna calls; nothing about
+    the results is kept here between calls.
+
+    Example:
+        >>> store = Store.open(Path("runs/a"), job, seed=0, resume=False)  # doctest: +SKIP
+        >>> trial = store.ask()  # doctest: +SKIP
+    """
+
+    def __init__(self, study: Any, storage: Any, job: JobSpec, db: Path) -> None:
+        self.study, self.job, self.path = study, job, db
+        self._rdb = storage
+        self.space = SearchSpace(job.parameters, job.algorithm)
+        self._live: dict[int, Any] = {}  # number -> optuna.Trial, while it runs
+
+    @classmethod
+    def open(cls, workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -> Store:
+        """Create the study in ``workdir``, or load it with ``resume``.
+
+        Raises:
+            ConfigurationError: See :func:`check_store`; or the job file's metrics,
+                parameters or algorithm changed since the study began.
+        """
+        import optuna
+
+        check_store(workdir, resume=resume)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        db = workdir / STORE_FILE
+        storage = _storage(db)
+        study = optuna.create_study(
+            storage=storage,
+            study_name=STUDY_NAME,
+            directions=directions(job.metrics),
+            load_if_exists=resume,
         )
-    return study
+        if not resume:
+            study.set_user_attr("job", _fingerprint(job))
+            study.set_user_attr("layout", LAYOUT)
+        elif study.user_attrs.get("job") != _fingerprint(job):
+            raise ConfigurationError(
+                f"the job file's metrics, parameters or algorithm changed since the study in "
+                f"{workdir} began; its trials would not compare. Fix: restore the job file, or "
+                "start a new study with another --workdir."
+            )
+        store = cls(study, storage, job, db)
+        # A resumed study must not replay the random numbers it already used.
+        done = len(study.get_trials(deepcopy=False))
+        study.sampler = make_sampler(job, None if seed is None else seed + done)
+        return store
 
+    def _trials(self, *states: Any) -> list[Any]:
+        return list(self.study.get_trials(deepcopy=False, states=states or None))
 
-def trial_id(trial: Any) -> str:
-    """The Vertex trial id of an Optuna trial (``number + 1``)."""
-    return str(trial.number + 1)
+    @property
+    def max_trials(self) -> int | None:
+        """The ``--max-trials`` the study was last run with (``None``: ``maxTrialCount``)."""
+        value = self.study.user_attrs.get("max_trials")
+        return None if value is None else int(value)
 
+    @max_trials.setter
+    def max_trials(self, value: int) -> None:
+        self.study.set_user_attr("max_trials", value)
 
-def counts_toward_study(trial: Any) -> bool:
-    """Whether a stored trial counts toward ``maxTrialCount`` (not an interrupted one).
+    def ask(self) -> StoredTrial:
+        """A new trial with the sampler's parameters (a queued re-run first), marked RUNNING."""
+        trial = self.study.ask(self.space.distributions())
+        params = self.space.to_vertex(trial.params)
+        trial.set_user_attr("vertex_parameters", params)
+        self._live[trial.number] = trial
+        return StoredTrial(trial.number, str(trial.number + 1), params)
 
-    Example:
-        >>> [t.number for t in study.trials if counts_toward_study(t)]  # doctest: +SKIP
-        [0, 1, 3]
-    """
-    from optuna.trial import TrialState
+    def record(self, trial: StoredTrial, result: TrialResult) -> None:
+        """Store a finished trial's outcome and measurements, and tell Optuna."""
+        from optuna.trial import TrialState
 
-    if trial.state == TrialState.WAITING:
-        return False
-    return not trial.user_attrs.get("interrupted", False)
+        live = self._live.pop(trial.number)
+        if len(self.job.metrics) == 1:
+            first = self.job.metrics[0].metric_id
+            for m in result.measurements:
+                if first in m.values:
+                    live.report(m.values[first], m.step)
+        live.set_user_attr(
+            "vertex",
+            {
+                "state": result.state,
+                "measurements": [measurement_record(m) for m in result.measurements],
+                "error": result.error,
+                "seconds": result.seconds,
+            },
+        )
+        if result.state in ("SUCCEEDED", "STOPPED"):
+            self.study.tell(live, [result.values[m.metric_id] for m in self.job.metrics])
+        else:
+            self.study.tell(live, state=TrialState.FAIL)
 
+    def interrupt(self, trial: StoredTrial | int) -> None:
+        """Queue a running trial's parameters again, then close it (FAIL, no outcome).
 
-def record_trial(
-    study: Any, trial: Any, result: TrialResult, curve: list[Any], job: JobSpec
-) -> None:
-    """Store a finished trial's outcome and tell Optuna (COMPLETE or FAIL).
+        The order matters: if the runner dies in between, the trial is still
+        RUNNING and :meth:`requeue_stale` finishes the job without queuing twice.
+        """
+        from optuna.trial import TrialState
 
-    ``curve`` holds ``[step, elapsed_seconds, {metricId: value}]`` per measurement.
+        number = trial if isinstance(trial, int) else trial.number
+        self._live.pop(number, None)
+        frozen = self.study.get_trials(deepcopy=False)[number]
+        if frozen.state != TrialState.RUNNING:
+            return
+        queued = any(
+            t.user_attrs.get("rerun_of") == number for t in self._trials(TrialState.WAITING)
+        )
+        if frozen.params and not queued:
+            self.study.enqueue_trial(dict(frozen.params), user_attrs={"rerun_of": number})
+        self.study.tell(number, state=TrialState.FAIL)
 
-    Example:
-        >>> record_trial(study, optuna_trial, result, curve, job)  # doctest: +SKIP
-    """
-    from optuna.trial import TrialState
+    def requeue_stale(self) -> list[str]:
+        """Interrupt the trials a dead runner left RUNNING; return their trial ids."""
+        from optuna.trial import TrialState
 
-    outcome = {
-        "state": result.state,
-        "measurements": curve,
-        "error": result.error,
-        "seconds": result.seconds,
-    }
-    study._storage.set_trial_user_attr(trial._trial_id, "vertex", outcome)
-    if result.state in ("SUCCEEDED", "STOPPED"):
-        study.tell(trial, [result.values[m.metric_id] for m in job.metrics])
-    else:
-        study.tell(trial, state=TrialState.FAIL)
+        stale = [t.number for t in self._trials(TrialState.RUNNING)]
+        for number in stale:
+            self.interrupt(number)
+        return [str(n + 1) for n in stale]
 
+    def results(self) -> StudyResults:
+        """The study's recorded and running trials (interrupted ones left out)."""
+        trials = [r for t in self._trials() if (r := self._result(t)) is not None]
+        return StudyResults(metrics=self.job.metrics, parameters=self.job.parameters, trials=trials)
 
-def interrupt_trial(study: Any, trial_number: int) -> None:
-    """Mark a running trial interrupted, queue its parameters again, then close it (FAIL).
+    def _result(self, t: Any) -> TrialResult | None:
+        from optuna.trial import TrialState
 
-    The order matters: if the runner dies in between, the trial is still
-    RUNNING and :func:`requeue_stale_trials` finishes the job without queuing twice.
-
-    Example:
-        >>> interrupt_trial(study, optuna_trial.number)  # doctest: +SKIP
-    """
-    from optuna.trial import TrialState
-
-    storage = study._storage
-    frozen = storage.get_trial(
-        storage.get_trial_id_from_study_id_trial_number(study._study_id, trial_number)
-    )
-    if frozen.state != TrialState.RUNNING:
-        return
-    storage.set_trial_user_attr(frozen._trial_id, "interrupted", True)
-    already = any(
-        t.user_attrs.get("rerun_of") == trial_number
-        for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    )
-    if frozen.params and not already:
-        study.enqueue_trial(dict(frozen.params), user_attrs={"rerun_of": trial_number})
-    storage.set_trial_state_values(frozen._trial_id, TrialState.FAIL)
-
-
-def requeue_stale_trials(study: Any) -> list[str]:
-    """Interrupt the trials a dead runner left RUNNING (see :func:`interrupt_trial`).
-
-    Returns:
-        Their trial ids.
-
-    Example:
-        >>> requeue_stale_trials(study)  # doctest: +SKIP
-        ['3', '4']
-    """
-    from optuna.trial import TrialState
-
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale:
-        interrupt_trial(study, trial.number)
-    return [trial_id(t) for t in stale]
-
-
-def load_results(study: Any, job: JobSpec) -> StudyResults:
-    """The study's finished and running trials as :class:`StudyResults` (interrupted ones left out).
-
-    Example:
-        >>> load_results(study, job).best().trial_id  # doctest: +SKIP
-        '4'
-    """
-    from optuna.trial import TrialState
-
-    trials: list[TrialResult] = []
-    for t in study.get_trials(deepcopy=False):
-        if not counts_toward_study(t) or "vertex_parameters" not in t.user_attrs:
-            continue
-        outcome = t.user_attrs.get("vertex", {})
-        state = outcome.get("state", "ACTIVE" if t.state == TrialState.RUNNING else "FAILED")
+        outcome = t.user_attrs.get("vertex")
+        if "vertex_parameters" not in t.user_attrs or t.state == TrialState.WAITING:
+            return None
+        if outcome is None and t.state != TrialState.RUNNING:
+            return None  # interrupted
+        outcome = outcome or {"state": "ACTIVE"}
         values = {}
         if t.state == TrialState.COMPLETE and t.values is not None:
-            values = {m.metric_id: float(v) for m, v in zip(job.metrics, t.values)}
-        trials.append(
-            TrialResult(
-                trial_id=trial_id(t),
-                state=state,
-                parameters=dict(t.user_attrs["vertex_parameters"]),
-                values=values,
-                seconds=outcome.get("seconds"),
-                measurements=[
-                    Measurement(int(s), None if e is None else float(e), dict(m))
-                    for s, e, m in outcome.get("measurements", [])
-                ],
-                error=outcome.get("error"),
-            )
+            values = {m.metric_id: float(v) for m, v in zip(self.job.metrics, t.values)}
+        return TrialResult(
+            trial_id=str(t.number + 1),
+            state=outcome["state"],
+            parameters=dict(t.user_attrs["vertex_parameters"]),
+            values=values,
+            seconds=outcome.get("seconds"),
+            measurements=[read_measurement(m) for m in outcome.get("measurements", [])],
+            error=outcome.get("error"),
         )
-    return StudyResults(metrics=job.metrics, parameters=job.parameters, trials=trials)
+
+    def upgrade(self) -> bool:
+        """Rewrite a layout-1 store into this layout (see the module docs); whether it did.
+
+        Call it with no trial running (after :meth:`requeue_stale`).
+        """
+        if self.study.user_attrs.get("layout") == LAYOUT:
+            return False
+        self._rewrite(self._trials())
+        return True
+
+    def _rewrite(self, trials: Sequence[Any]) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        new = self.path.with_name(self.path.name + ".upgrade")
+        for leftover in (new, *(new.with_name(new.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        storage = _storage(new)
+        target = optuna.create_study(
+            storage=storage, study_name=STUDY_NAME, directions=self.study.directions
+        )
+        for key, value in self.study.user_attrs.items():
+            target.set_user_attr(key, value)
+        target.set_user_attr("layout", LAYOUT)
+        first = self.job.metrics[0].metric_id if len(self.job.metrics) == 1 else None
+        for t in trials:  # in number order, so that every trial keeps its number
+            if t.state == TrialState.WAITING:
+                target.enqueue_trial(dict(t.params), user_attrs=dict(t.user_attrs))
+                continue
+            t = copy.deepcopy(t)
+            outcome = t.user_attrs.get("vertex")
+            if outcome is not None:
+                ms = [read_measurement(m) for m in outcome.get("measurements", [])]
+                outcome["measurements"] = [measurement_record(m) for m in ms]
+                if first is not None:
+                    t.intermediate_values = {
+                        m.step: m.values[first] for m in ms if first in m.values
+                    }
+            target.add_trial(t)
+        # Every connection closed, so that no write-ahead log of either file outlives it.
+        storage.engine.dispose()
+        self._rdb.engine.dispose()
+        os.replace(new, self.path)
+        self._rdb = _storage(self.path)
+        self.study = optuna.load_study(
+            study_name=STUDY_NAME, storage=self._rdb, sampler=self.study.sampler
+        )
