@@ -1,4 +1,4 @@
-"""``HypertuneCallback``: report a Lightning run's monitored metric to Vertex AI every epoch.
+"""``HypertuneCallback``: report the study's metric from a Lightning run to Vertex AI.
 
 The one class works with a ``Trainer`` from ``lightning.pytorch`` *and* from
 ``pytorch_lightning``: its base derives from the ``Callback`` of every
@@ -19,13 +19,13 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from vertex_hydra._callback_rules import logged_names, resolve_monitor, watchers_of
 from vertex_hydra._compat import callback_base
 from vertex_hydra.errors import ConfigurationError
-from vertex_hydra.report import ReportWarning, report_metric
+from vertex_hydra.report import ReportWarning, last_step, report_metric, study_metric
 
 __all__ = ["HypertuneCallback"]
 
@@ -62,19 +62,28 @@ def _is_finite_number(value: Any) -> bool:
 
 
 class HypertuneCallback(_CallbackBase):
-    """Report the monitored metric to Vertex AI after every validation epoch, and once at fit end.
+    """Report the study's metric to Vertex AI each time it is logged, and once at fit end.
 
-    ``monitor`` and ``mode`` default to those of the trainer's first
-    ``ModelCheckpoint`` that monitors something, else its ``EarlyStopping``;
-    they are resolved at ``setup``, which raises if nothing can be inferred.
-    Each real validation epoch (not the sanity check) writes one line with the
-    trainer's ``global_step``; at fit end one more line, at one step past the
-    last, holds the best value seen (``final="best"``, per ``mode``) or the
-    last one (``final="last"``), so both ``BEST_MEASUREMENT`` and ``LAST_MEASUREMENT`` studies read the right
-    number. Only global rank 0 writes. The best-so-far is saved in checkpoints.
+    Which metric: ``monitor`` if given, else the study's metric (the first metric
+    of ``VERTEX_HYDRA_STUDY``, else ``CLOUD_ML_HP_METRIC_TAG``), else, only when
+    the study's metric is unknown, that of the trainer's first ``ModelCheckpoint``
+    that monitors something, else its ``EarlyStopping``. Its ``mode``: ``mode``
+    if given, else the study's goal, else that of a ``ModelCheckpoint`` or
+    ``EarlyStopping`` monitoring it. Both are resolved at ``setup``, which
+    raises if nothing names a metric; every disagreement is warned about once.
 
-    The tag is ``tag``, else ``CLOUD_ML_HP_METRIC_TAG`` (the study's metric id),
-    else the ``monitor`` name.
+    When: a metric logged by validation is reported at ``on_validation_end``; a
+    metric logged in training (e.g. ``on_epoch=True`` in ``training_step``) at
+    the end of the training epoch. Only values logged by the loop that just ran
+    are reported (never a stale one), never in the sanity check, in
+    ``fast_dev_run`` or outside ``fit``, and at most one line per step. At fit
+    end one more line, one step past the last, holds the best value written
+    (``final="best"``, per ``mode``) or the last one (``final="last"``), so both
+    ``BEST_MEASUREMENT`` and ``LAST_MEASUREMENT`` studies read the right number.
+    Only global rank 0 writes. The best-so-far is saved in checkpoints; a fresh
+    ``fit`` starts with a fresh best.
+
+    The tag is ``tag``, else the study's metric id, else the ``monitor`` name.
 
     Args:
         monitor: Metric key in ``trainer.callback_metrics``, e.g. ``"val/acc"``.
@@ -87,9 +96,9 @@ class HypertuneCallback(_CallbackBase):
             the report, see :func:`~vertex_hydra.report_metric`).
 
     Raises:
-        ConfigurationError: An argument is invalid, or at ``setup`` when
-            ``monitor``/``mode`` cannot be inferred, or at the first validation
-            end (``strict=True``) when ``monitor`` was not logged.
+        ConfigurationError: An argument is invalid, or at ``setup`` when no
+            metric or ``mode`` can be found, or at the first validation end
+            (``strict=True``) when the metric was not logged.
 
     Example:
         >>> from lightning.pytorch import Trainer
@@ -112,12 +121,12 @@ class HypertuneCallback(_CallbackBase):
         if monitor is not None and (not isinstance(monitor, str) or not monitor):
             raise ConfigurationError(
                 f"HypertuneCallback(monitor={monitor!r}): expected a metric name such as "
-                "'val/acc', or None to infer it from ModelCheckpoint/EarlyStopping."
+                "'val/acc', or None to report the study's metric."
             )
         if tag is not None and (not isinstance(tag, str) or not tag):
             raise ConfigurationError(
                 f"HypertuneCallback(tag={tag!r}): expected the study's metricId, e.g. "
-                "'val/acc', or None to use CLOUD_ML_HP_METRIC_TAG, else the monitor name."
+                "'val/acc', or None to use the study's metric, else the monitor name."
             )
         if substitute_nonfinite is not None and not _is_finite_number(substitute_nonfinite):
             raise ConfigurationError(
@@ -138,7 +147,10 @@ class HypertuneCallback(_CallbackBase):
         self.best_step: int | None = None
         self.last: float | None = None
         self.last_step: int | None = None
+        self._study: tuple[str, str | None] | None = None
         self._checked = False
+        self._offset = 0
+        self._warned: set[str] = set()
 
     @property
     def state_key(self) -> str:
@@ -150,28 +162,11 @@ class HypertuneCallback(_CallbackBase):
         """
         return f"{type(self).__qualname__}{ ({'monitor': self._monitor_arg, 'tag': self.tag})!r}"
 
-    def _infer(self, trainer: Any) -> tuple[str, str | None]:
-        watchers = [
-            cb
-            for cb in getattr(trainer, "checkpoint_callbacks", [])
-            if getattr(cb, "monitor", None)
-        ]
-        early = getattr(trainer, "early_stopping_callbacks", [])
-        watchers += [cb for cb in early if getattr(cb, "monitor", None)]
-        if self._monitor_arg is None:
-            if not watchers:
-                raise ConfigurationError(
-                    "HypertuneCallback(monitor=None): cannot infer which metric to report: "
-                    "the Trainer has no ModelCheckpoint with a monitor and no EarlyStopping. "
-                    "Fix: pass monitor='val/acc' and mode='max' (your metric), or add "
-                    "ModelCheckpoint(monitor=..., mode=...) to the callbacks."
-                )
-            return str(watchers[0].monitor), self._mode_arg or watchers[0].mode
-        same = [cb for cb in watchers if cb.monitor == self._monitor_arg]
-        return self._monitor_arg, self._mode_arg or (same[0].mode if same else None)
-
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
-        """Resolve ``monitor`` and ``mode`` when fitting; raise now rather than after the run.
+        """Resolve ``monitor`` and ``mode`` when fitting, and start a fresh best.
+
+        ``setup`` runs before Lightning restores a checkpoint, so a resumed fit
+        gets its best back from :meth:`load_state_dict` afterwards.
 
         Example:
             ``trainer.fit`` calls ``setup(trainer, model, "fit")`` first:
@@ -180,67 +175,102 @@ class HypertuneCallback(_CallbackBase):
         """
         if stage != "fit":
             return
-        self.monitor, self.mode = self._infer(trainer)
+        self._study = study_metric()
+        resolved = resolve_monitor(
+            self._monitor_arg,
+            self._mode_arg,
+            self._study,
+            watchers_of(trainer),
+            tagged=self.tag is not None,
+        )
+        self.monitor, self.mode = resolved.monitor, resolved.mode
         if self.mode is None and self.final == "best":
             raise ConfigurationError(
                 f"HypertuneCallback(monitor={self.monitor!r}, mode=None): cannot tell whether "
-                "higher or lower is better (no ModelCheckpoint/EarlyStopping monitors it). "
+                "higher or lower is better (the study's goal is unknown and no "
+                "ModelCheckpoint/EarlyStopping monitors it). "
                 "Fix: pass mode='max' or mode='min', or final='last'."
             )
+        for message in resolved.warnings:
+            if trainer.is_global_zero and message not in self._warned:
+                self._warned.add(message)
+                warnings.warn(message, ReportWarning, stacklevel=2)
+        self.best = self.best_step = self.last = self.last_step = None
         self._checked = False
+        # A second fit in this process writes after the first one's lines, so that
+        # the file's steps keep increasing and its final line stays the last.
+        written = last_step()
+        self._offset = 0 if written is None else written
 
-    def _is_better(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        return value > self.best if self.mode == "max" else value < self.best
+    def _reporting(self, trainer: Any) -> bool:
+        # TrainerFn is a str enum in both namespaces; trainer.validate() must not report.
+        return not (trainer.sanity_checking or trainer.state.fn != "fit" or trainer.fast_dev_run)
 
-    def _value(self, trainer: Any) -> float | None:
-        metrics = trainer.callback_metrics
-        if self.monitor in metrics:
-            self._checked = True
-            return float(metrics[self.monitor])
-        if not self._checked:
-            self._checked = True
-            available = ", ".join(repr(key) for key in sorted(metrics)) or "none"
-            message = (
-                f"HypertuneCallback(monitor={self.monitor!r}): the metric was not logged by "
-                f"the end of validation. Available metrics: {available}. Fix: log it with "
-                f"self.log({self.monitor!r}, ...) in validation_step, or pass the right monitor."
-            )
-            if self.strict:
-                raise ConfigurationError(message)
-            if trainer.is_global_zero:
-                warnings.warn(
-                    message + " (strict=False: not reported)", ReportWarning, stacklevel=2
-                )
-        return None
-
-    def _report(self, value: float, step: int, checkpoint_path: str = "") -> None:
-        tag = self.tag or os.environ.get("CLOUD_ML_HP_METRIC_TAG") or self.monitor
-        report_metric(
-            value,
-            tag=tag,
-            step=step,
-            checkpoint_path=checkpoint_path,
-            substitute_nonfinite=self.substitute_nonfinite,
-            chief_only=False,  # the trainer already knows its global rank
+    def _missing(self, trainer: Any) -> None:
+        available = ", ".join(repr(key) for key in sorted(trainer.callback_metrics)) or "none"
+        study = self._study[0] if self._study is not None else None
+        if self._monitor_arg is None and study == self.monitor:
+            what = f"the study's metric {study!r} (from the trial's environment)"
+            fix = f"log it with self.log({study!r}, ...), or pass monitor=<the logged name>"
+        else:
+            what = "the metric"
+            fix = f"log it with self.log({self.monitor!r}, ...), or pass the right monitor"
+        message = (
+            f"HypertuneCallback(monitor={self.monitor!r}): {what} was not logged by the end "
+            f"of validation. Available metrics: {available}. Fix: {fix}."
         )
+        if self.strict:
+            raise ConfigurationError(message)
+        if trainer.is_global_zero:
+            warnings.warn(message + " (strict=False: not reported)", ReportWarning, stacklevel=3)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-        """Report the monitored value with ``trainer.global_step`` (skipped in the sanity check).
+        """Report the metric if this validation logged it (skipped in the sanity check).
 
         Example:
             Each validation epoch of ``fit`` writes one line:
 
             >>> trainer.fit(model)  # doctest: +SKIP
         """
-        # TrainerFn is a str enum in both namespaces; trainer.validate() must not report.
-        if trainer.sanity_checking or trainer.state.fn != "fit":
+        if not self._reporting(trainer):
             return
-        value = self._value(trainer)
-        if value is None:
+        epoch_loop = trainer.fit_loop.epoch_loop
+        fresh = logged_names(epoch_loop.val_loop._results)
+        if fresh is None or self.monitor in fresh:
+            if self.monitor in trainer.callback_metrics:
+                self._checked = True
+                self._take(trainer, trainer.callback_metrics[self.monitor])
+                return
+        if self._checked:
             return
-        step = int(trainer.global_step)
+        self._checked = True
+        # A metric logged in training is reported at the training epoch's end.
+        if self.monitor not in (logged_names(epoch_loop._results) or ()):
+            self._missing(trainer)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Report the metric if this training epoch logged it (e.g. ``on_epoch=True``).
+
+        Example:
+            ``self.log("train/loss", loss, on_epoch=True)`` is reported here:
+
+            >>> trainer.fit(model)  # doctest: +SKIP
+        """
+        if not self._reporting(trainer):
+            return
+        fresh = logged_names(trainer.fit_loop.epoch_loop._results)
+        if fresh is not None and self.monitor in fresh and self.monitor in trainer.callback_metrics:
+            self._checked = True
+            self._take(trainer, trainer.callback_metrics[self.monitor])
+
+    def _take(self, trainer: Any, raw: Any) -> None:
+        value = float(raw)
+        step = self._offset + int(trainer.global_step)
+        written = last_step()
+        if written is not None and step <= written:
+            # No optimizer step since the line at this step (e.g. gradient
+            # accumulation with several validations per step): the first value stands.
+            return
         if trainer.is_global_zero:
             self._report(value, step)  # report_metric refuses or substitutes NaN/inf
         if not math.isfinite(value) and self.substitute_nonfinite is not None:
@@ -251,8 +281,24 @@ class HypertuneCallback(_CallbackBase):
             if self._is_better(value):
                 self.best, self.best_step = value, step
 
+    def _is_better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def _report(self, value: float, step: int, checkpoint_path: str = "") -> None:
+        study = self._study[0] if self._study is not None else None
+        report_metric(
+            value,
+            tag=self.tag or study or self.monitor,
+            step=step,
+            checkpoint_path=checkpoint_path,
+            substitute_nonfinite=self.substitute_nonfinite,
+            chief_only=False,  # the trainer already knows its global rank
+        )
+
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
-        """Report the best (``final="best"``) or last value once more, one step past the last epoch.
+        """Report the best (``final="best"``) or last value once more, one step past the last line.
 
         Example:
             ``fit`` ends with one line holding the best value:
@@ -260,7 +306,7 @@ class HypertuneCallback(_CallbackBase):
             >>> trainer.fit(model)  # doctest: +SKIP
         """
         value = self.best if self.final == "best" else self.last
-        if not trainer.is_global_zero:
+        if not trainer.is_global_zero or trainer.fast_dev_run:
             return
         if value is None:
             warnings.warn(
@@ -271,10 +317,10 @@ class HypertuneCallback(_CallbackBase):
             )
             return
         path = self._checkpoint_of(trainer, value) if self.final == "best" else ""
-        # One step past every epoch line, so that the final line is the last
+        # One step past every line, so that the final line is the last
         # measurement however Vertex orders or de-duplicates equal steps.
-        step = max(int(trainer.global_step), self.last_step or 0) + 1
-        self._report(value, step, path)
+        step = max(self._offset + int(trainer.global_step), self.last_step or 0, last_step() or 0)
+        self._report(value, step + 1, path)
 
     def _checkpoint_of(self, trainer: Any, value: float) -> str:
         # Only a ModelCheckpoint that ranks the same metric the same way, and
@@ -318,6 +364,7 @@ class HypertuneCallback(_CallbackBase):
             >>> cb.best
             0.9
         """
+        self._offset = 0  # a resume: the restored global_step goes on from the checkpoint's
         saved = state_dict.get("monitor")
         if self.monitor is not None and saved is not None and saved != self.monitor:
             warnings.warn(

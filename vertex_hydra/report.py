@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any, SupportsFloat
 
 from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.study_env import read_study
 
 __all__ = [
     "DEFAULT_METRIC_FILE",
@@ -34,8 +35,10 @@ __all__ = [
     "default_tag",
     "get_writer",
     "is_chief",
+    "last_step",
     "metric_file_path",
     "report_metric",
+    "study_metric",
     "trial_id",
 ]
 
@@ -93,6 +96,31 @@ def metric_file_path(environ: Mapping[str, str] | None = None) -> str:
     return os.path.abspath(env.get(_FILE_ENV) or DEFAULT_METRIC_FILE)
 
 
+def study_metric(environ: Mapping[str, str] | None = None) -> tuple[str, str | None] | None:
+    """Return the study's metric and its mode: ``(metricId, "max"/"min")``, goal ``None`` if unknown.
+
+    The first metric of ``VERTEX_HYDRA_STUDY`` (with its goal), else
+    ``CLOUD_ML_HP_METRIC_TAG`` (whose goal is unknown), else ``None``.
+
+    Args:
+        environ: The environment to read (default: :data:`os.environ`).
+
+    Example:
+        >>> from vertex_hydra.study_env import STUDY_ENV, encode_study
+        >>> study_metric({STUDY_ENV: encode_study([("val/acc", "MAXIMIZE")], {})})
+        ('val/acc', 'max')
+        >>> study_metric({"CLOUD_ML_HP_METRIC_TAG": "val/acc"}), study_metric({})
+        (('val/acc', None), None)
+    """
+    env = os.environ if environ is None else environ
+    study = read_study(env)
+    if study is not None and study.metrics:
+        first = study.metrics[0]
+        return first.metric_id, first.mode
+    tag = env.get(_TAG_ENV)
+    return (tag, None) if tag else None
+
+
 def default_tag(environ: Mapping[str, str] | None = None) -> str:
     """Return the tag used when none is given: the study's metric id, else :data:`DEFAULT_TAG`.
 
@@ -100,16 +128,23 @@ def default_tag(environ: Mapping[str, str] | None = None) -> str:
         environ: The environment to read (default: :data:`os.environ`).
 
     Returns:
-        ``CLOUD_ML_HP_METRIC_TAG`` when set and non-empty, else ``"training/hptuning/metric"``.
+        ``CLOUD_ML_HP_METRIC_TAG`` when set and non-empty, else the first metric
+        of ``VERTEX_HYDRA_STUDY``, else ``"training/hptuning/metric"``.
 
     Example:
         >>> default_tag({"CLOUD_ML_HP_METRIC_TAG": "val/acc"})
         'val/acc'
+        >>> from vertex_hydra.study_env import STUDY_ENV, encode_study
+        >>> default_tag({STUDY_ENV: encode_study([("val/f1", "MAXIMIZE")], {})})
+        'val/f1'
         >>> default_tag({})
         'training/hptuning/metric'
     """
     env = os.environ if environ is None else environ
-    return env.get(_TAG_ENV) or DEFAULT_TAG
+    if env.get(_TAG_ENV):
+        return env[_TAG_ENV]
+    study = study_metric(env)
+    return study[0] if study is not None else DEFAULT_TAG
 
 
 def trial_id(environ: Mapping[str, str] | None = None) -> str:
@@ -215,14 +250,38 @@ def get_writer() -> Any:
         return writer
 
 
+def last_step() -> int | None:
+    """Return the largest ``global_step`` this process has written to the current metric file.
+
+    ``None`` when nothing was written yet (no writer is created to find out).
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ["CLOUD_ML_HP_METRIC_FILE"] = os.path.join(tempfile.mkdtemp(), "m")
+        >>> last_step() is None
+        True
+        >>> report_metric(0.5, tag="val/acc", step=12)
+        True
+        >>> last_step()
+        12
+        >>> del os.environ["CLOUD_ML_HP_METRIC_FILE"]
+    """
+    key = (os.environ.get(_FILE_ENV) or DEFAULT_METRIC_FILE, trial_id())
+    with _LOCK:
+        writer = _WRITERS.get(key)
+        queue = list(getattr(writer, "metrics_queue", ()))
+    steps = [int(line.get("global_step", 0)) for line in queue]
+    return max(steps) if steps else None
+
+
 def _check_tag(tag: str | None) -> str:
-    study_tag = os.environ.get(_TAG_ENV)
     if tag is None:
         return default_tag()
+    study_tag = default_tag() if study_metric() is not None else None
     if not isinstance(tag, str) or not tag:
         raise ConfigurationError(
             f"report_metric(tag={tag!r}): tag must be a non-empty string. Fix: pass "
-            "the study's metricId, or tag=None to use CLOUD_ML_HP_METRIC_TAG."
+            "the study's metricId, or tag=None to use the study's metric."
         )
     if tag in _RESERVED_TAGS:
         raise ConfigurationError(
@@ -232,8 +291,9 @@ def _check_tag(tag: str | None) -> str:
         )
     if study_tag and tag != study_tag and (tag, study_tag) not in _WARNED_TAGS:
         _WARNED_TAGS.add((tag, study_tag))
+        source = _TAG_ENV if os.environ.get(_TAG_ENV) else "the study's metric"
         warnings.warn(
-            f"report_metric(tag={tag!r}) differs from CLOUD_ML_HP_METRIC_TAG="
+            f"report_metric(tag={tag!r}) differs from {source}="
             f"{study_tag!r}: Vertex AI reads only the study's metricId, so it may not "
             "see these reports. Fix: pass tag=None to use the study's tag.",
             ReportWarning,
@@ -282,7 +342,8 @@ def report_metric(
     "timestamp": <float>, "trial": "<CLOUD_ML_TRIAL_ID>", "<tag>": "<value>"}``
     to ``CLOUD_ML_HP_METRIC_FILE`` (default ``/tmp/hypertune/output.metrics``);
     hypertune keeps the last 100 lines. No Vertex environment is needed.
-    The tag is ``tag``, else ``CLOUD_ML_HP_METRIC_TAG``, else :data:`DEFAULT_TAG`
+    The tag is ``tag``, else ``CLOUD_ML_HP_METRIC_TAG``, else the first metric of
+    ``VERTEX_HYDRA_STUDY`` (:func:`default_tag`), else :data:`DEFAULT_TAG`
     (``"training/hptuning/metric"``); an explicit ``tag`` unlike the study's is
     warned about once. NaN and ±inf are not written (a :class:`ReportWarning`
     says so), so a diverged trial is infeasible rather than scored, unless
