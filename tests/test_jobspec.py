@@ -155,9 +155,26 @@ def test_schema_accepts_the_digits_example() -> None:
         ),
         pytest.param(
             job_with(maxTrialCount="many"),
-            r"Failed to parse maxTrialCount field: .*'many'.* Fix: write the field as the "
-            r"HyperparameterTuningJob reference says",
+            r"^maxTrialCount is the text 'many', not a whole number .* Fix: write maxTrialCount "
+            r"as a whole number .*, e\.g\. 4\.$",
             id="bad-number",
+        ),
+        pytest.param(
+            job_with(studySpec__measurementSelectionType=float("inf")),
+            r"^studySpec\.measurementSelectionType is the float inf, not one of LAST_MEASUREMENT, "
+            r"BEST_MEASUREMENT.* Fix: write .* e\.g\. LAST_MEASUREMENT\.$",
+            id="infinite-enum-was-an-OverflowError",
+        ),
+        pytest.param(
+            job_with(studySpec__parameters__1__discreteValueSpec__values=[32, "x", 128]),
+            r"^studySpec\.parameters\[1\]\.discreteValueSpec\.values\[1\] is the text 'x', not a "
+            r"finite number.* Fix:",
+            id="list-element",
+        ),
+        pytest.param(
+            job_with(studySpec=[1]),
+            r"^studySpec is a list, not a mapping \(StudySpec\).* Fix: write studySpec as a mapping",
+            id="list-for-a-mapping",
         ),
         pytest.param(
             job_with(studySpec__metrics={"metricId": "val_loss", "goal": "MINIMIZE"}),
@@ -213,7 +230,7 @@ RULES = [
     ),
     pytest.param(
         job_with(studySpec__metrics=[{"metricId": "val loss", "goal": "MINIMIZE"}]),
-        r"metrics\[0\]\.metricId 'val loss' is empty or holds whitespace\. Fix: use a name without spaces",
+        r"metrics\[0\]\.metricId 'val loss' is empty, not text or holds whitespace\. Fix: use a name without spaces",
         id="metric-id-whitespace",
     ),
     pytest.param(
@@ -243,12 +260,12 @@ RULES = [
     ),
     pytest.param(
         job_with(studySpec__parameters__3__parameterId="model depth"),
-        r"parameterId 'model depth' is empty or holds whitespace\. Fix: rename it",
+        r"parameterId 'model depth' is empty, not text or holds whitespace\. Fix: rename it",
         id="parameter-id-whitespace",
     ),
     pytest.param(
         job_with(studySpec__parameters=["lr"]),
-        r"studySpec\.parameters\[0\] is 'lr', not a mapping\. Fix: write",
+        r"studySpec\.parameters\[0\] is the text 'lr', not a mapping\. Fix: write",
         id="parameter-not-mapping",
     ),
     pytest.param(

@@ -285,12 +285,14 @@ def _parameter(raw: Mapping[str, Any]) -> ParameterSpec:
     spec_key = next(k for k in _SPEC_KINDS if k in raw)
     kind = _SPEC_KINDS[spec_key]
     spec = raw[spec_key] or {}
-    values = tuple(spec.get("values") or ())
+    bounded = kind in ("DOUBLE", "INTEGER")
+    # Only the keys the kind uses: the schema, not this model, refuses stray ones.
+    values = () if bounded else tuple(spec.get("values") or ())
     return ParameterSpec(
         parameter_id=str(raw["parameterId"]),
         kind=kind,
-        min_value=_as_written(spec.get("minValue")),
-        max_value=_as_written(spec.get("maxValue")),
+        min_value=_as_written(spec.get("minValue")) if bounded else None,
+        max_value=_as_written(spec.get("maxValue")) if bounded else None,
         values=tuple(str(v) for v in values)
         if kind == "CATEGORICAL"
         else tuple(_as_written(v) for v in values),

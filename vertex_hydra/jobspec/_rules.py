@@ -10,11 +10,13 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
+
+from vertex_hydra.jobspec._schema_problems import schema_problems
+from vertex_hydra.jobspec._text import describe as _kind
+from vertex_hydra.jobspec._text import shown
 
 __all__ = ["ParameterKind", "SCALE_TYPES", "schema_problems", "rule_problems"]
 
@@ -29,73 +31,10 @@ _SPEC_KINDS: dict[str, ParameterKind] = {
 }
 
 
-def schema_problems(raw: Mapping[str, Any]) -> list[str] | None:
-    """Validate ``raw`` against the real ``HyperparameterTuningJob`` schema.
-
-    Returns:
-        ``[]`` when gcloud would accept the fields, a one-item list with gcloud's
-        message otherwise, or ``None`` when ``google-cloud-aiplatform`` (the
-        ``cloud`` extra) is not installed.
-
-    Example:
-        >>> schema_problems({"maxTrialCont": 4})  # doctest: +SKIP
-        ['Message type "google.cloud.aiplatform.v1.HyperparameterTuningJob" has no field named "maxTrialCont" ... Fix: did you mean \'maxTrialCount\'? ...']
-    """
-    from vertex_hydra.jobspec._schema import tuning_job_message
-
-    message = tuning_job_message()
-    if message is None:
-        return None
-    from google.protobuf import json_format
-
-    try:
-        json_format.ParseDict(dict(raw), message())
-    except json_format.ParseError as error:
-        text = str(error)
-        # protobuf ends some messages with "..." or ".." (its own period after a path's).
-        first = text.split("\n")[0].strip().rstrip(".")
-        return [f"{first}. {_schema_fix(text, message.DESCRIPTOR.file.pool)}"]
-    return []
-
-
-_UNKNOWN_FIELD = re.compile(r'no field named "([^"]+)" at "([^"]+)"')
-_FIELD_LIST = re.compile(r"Available Fields\(except extensions\): \"\[(.*?)\]\"")
-_BAD_ENUM = re.compile(r"Invalid enum value (\S+) for enum type (\S+) at")
-_NOT_A_LIST = re.compile(r"repeated field (\w+) must be in \[\]")
-_REFERENCE = (
-    "https://cloud.google.com/vertex-ai/docs/reference/rest/v1/"
-    "projects.locations.hyperparameterTuningJobs"
-)
-
-
-def _schema_fix(error: str, pool: Any) -> str:
-    """The ``Fix:`` sentence for a ``ParseError``: the closest field, or the enum's values."""
-    unknown, fields = _UNKNOWN_FIELD.search(error), _FIELD_LIST.search(error)
-    if unknown and fields:
-        names = re.findall(r"'([^']+)'", fields.group(1))
-        close = difflib.get_close_matches(unknown.group(1), names, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"Fix: {hint}fields allowed at {unknown.group(2)}: {', '.join(names)}."
-    repeated = _NOT_A_LIST.search(error)
-    if repeated:
-        return f"Fix: write {repeated.group(1)} as a YAML list, e.g. {repeated.group(1)}: [a, b]."
-    enum = _BAD_ENUM.search(error)
-    if enum:
-        try:
-            values = [v.name for v in pool.FindEnumTypeByName(enum.group(2)).values]
-        except KeyError:
-            values = []
-        if values:
-            return (
-                f"Fix: use one of {', '.join(v for v in values if not v.endswith('_UNSPECIFIED'))}."
-            )
-    return f"Fix: write the field as the HyperparameterTuningJob reference says: {_REFERENCE}"
-
-
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
 
@@ -129,18 +68,19 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
     for i, metric in enumerate(metrics):
         if not isinstance(metric, Mapping):
             problems.append(
-                f"studySpec.metrics[{i}] is {metric!r}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}."
+                f"studySpec.metrics[{i}] is {_kind(metric)}, not a mapping. Fix: write {{metricId: val_loss, goal: MINIMIZE}}."
             )
             continue
-        metric_id = str(metric.get("metricId", ""))
-        if not metric_id or any(c.isspace() for c in metric_id):
+        metric_id = metric.get("metricId", "")
+        if not isinstance(metric_id, str) or not metric_id or any(c.isspace() for c in metric_id):
             problems.append(
-                f"studySpec.metrics[{i}].metricId {metric_id!r} is empty or holds whitespace. "
+                f"studySpec.metrics[{i}].metricId {shown(metric_id)} is empty, not text or holds "
+                "whitespace. "
                 "Fix: use a name without spaces, e.g. val_loss."
             )
         if metric.get("goal") not in ("MAXIMIZE", "MINIMIZE"):
             problems.append(
-                f"studySpec.metrics[{i}].goal is {metric.get('goal')!r}. "
+                f"studySpec.metrics[{i}].goal is {shown(metric.get('goal'))}. "
                 "Fix: set goal to MAXIMIZE or MINIMIZE."
             )
     parameters = study.get("parameters") or []
@@ -161,25 +101,12 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
     for i, param in enumerate(parameters):
         if not isinstance(param, Mapping):
             problems.append(
-                f"studySpec.parameters[{i}] is {param!r}, not a mapping. Fix: write "
+                f"studySpec.parameters[{i}] is {_kind(param)}, not a mapping. Fix: write "
                 "{parameterId: ..., doubleValueSpec: {minValue: ..., maxValue: ...}}."
             )
             continue
         problems += _parameter_problems(i, param, grid)
     return problems + _pool_problems(raw.get("trialJobSpec"))
-
-
-def _kind(value: Any) -> str:
-    """How a wrong value reads in a message: ``the text 'a b'``, ``a mapping``, ``the number 3``."""
-    if value is None:
-        return "empty"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return f"the {type(value).__name__} {value!r}"
 
 
 def _not_a_list(where: str, value: Any, example: str) -> str:
@@ -206,6 +133,20 @@ def _pool_problems(trial: Any) -> list[str]:
         return [
             f"trialJobSpec is {_kind(trial)}, not a mapping. Fix: write trialJobSpec: {{workerPoolSpecs: [...]}}."
         ]
+    base = (trial or {}).get("baseOutputDirectory")
+    prefix = base.get("outputUriPrefix") if isinstance(base, Mapping) else None
+    fix = "Fix: write baseOutputDirectory: {outputUriPrefix: gs://bucket/hpt}."
+    problems = []
+    if base is not None and not isinstance(base, Mapping):
+        problems.append(f"trialJobSpec.baseOutputDirectory is {_kind(base)}, not a mapping. {fix}")
+    elif prefix is not None and not isinstance(prefix, str):
+        problems.append(
+            f"trialJobSpec.baseOutputDirectory.outputUriPrefix is {_kind(prefix)}, not text. {fix}"
+        )
+    return problems + _first_pool_problems(trial)
+
+
+def _first_pool_problems(trial: Any) -> list[str]:
     pools = (trial or {}).get("workerPoolSpecs") or []
     example = "[{machineSpec: {machineType: n1-standard-4}, replicaCount: 1, containerSpec: {...}}]"
     if not isinstance(pools, (list, tuple)):
@@ -247,23 +188,27 @@ def _pool_problems(trial: Any) -> list[str]:
 
 
 def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[str]:
-    where = f"studySpec.parameters[{i}] ({param.get('parameterId', '?')})"
+    label = param.get("parameterId", "?")
+    plain = isinstance(label, str) and label.isprintable() and len(label) <= 60
+    where = f"studySpec.parameters[{i}] ({label if plain else shown(label)})"
     problems: list[str] = []
-    pid = str(param.get("parameterId", ""))
-    if not pid or any(c.isspace() for c in pid):
+    pid = param.get("parameterId", "")
+    if not isinstance(pid, str) or not pid or any(c.isspace() for c in pid):
         problems.append(
-            f"{where}: parameterId {pid!r} is empty or holds whitespace. Fix: rename it."
+            f"{where}: parameterId {shown(pid)} is empty, not text or holds whitespace. "
+            "Fix: rename it, e.g. parameterId: model.lr."
         )
     kinds = [k for k in _SPEC_KINDS if k in param]
     if len(kinds) != 1:
         return problems + [
-            f"{where}: needs exactly one of {', '.join(_SPEC_KINDS)}; found {kinds or 'none'}."
+            f"{where}: needs exactly one of {', '.join(_SPEC_KINDS)}; found {kinds or 'none'}. "
+            "Fix: keep one, e.g. doubleValueSpec: {minValue: 0.001, maxValue: 0.1}."
         ]
     kind = _SPEC_KINDS[kinds[0]]
     spec = param[kinds[0]] or {}
     if not isinstance(spec, Mapping):
         return problems + [
-            f"{where}: {kinds[0]} is {spec!r}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."
+            f"{where}: {kinds[0]} is {_kind(spec)}, not a mapping. Fix: give it minValue/maxValue or values, e.g. {{values: [32, 64]}}."
         ]
     scale = param.get("scaleType")
     if scale not in (None, "SCALE_TYPE_UNSPECIFIED", *SCALE_TYPES):
@@ -280,7 +225,8 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
         if low is None or high is None:
             problems.append(
                 f"{where}: minValue and maxValue must both be finite numbers, got "
-                f"{spec.get('minValue')!r} and {spec.get('maxValue')!r}. Fix: set both bounds."
+                f"{shown(spec.get('minValue'))} and {shown(spec.get('maxValue'))}. "
+                "Fix: set both bounds, e.g. {minValue: 1, maxValue: 4}."
             )
         elif not low < high:
             problems.append(
@@ -302,12 +248,12 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
             numbers = [_number(v) for v in values]
             if any(n is None for n in numbers):
                 problems.append(
-                    f"{where}: discrete values must be numbers, got {list(values)}. "
+                    f"{where}: discrete values must be finite numbers, got {shown(list(values))}. "
                     "Fix: use categoricalValueSpec for text values."
                 )
             elif any(b <= a for a, b in zip(numbers, numbers[1:])):  # type: ignore[operator]
                 problems.append(
-                    f"{where}: discrete values must be strictly increasing, got {list(values)}. "
+                    f"{where}: discrete values must be strictly increasing, got {shown(list(values))}. "
                     f"Fix: write them sorted: {sorted(set(numbers))}."  # type: ignore[type-var]
                 )
     return problems
