@@ -231,7 +231,7 @@ def test_render_prints_table_best_and_every_path(tmp_path: Path) -> None:
     assert "Best trial 4: val/acc=0.95\n" in text
     assert f"Best overrides: {_study().best_overrides()}\n" in text
     assert f"Trials CSV: {tmp_path / 'trials.csv'}\n" in text
-    assert text.count("Plot: ") == 6 and (tmp_path / "history.png").exists()
+    assert text.count("Plot: ") == 6 and "Report: " in text and (tmp_path / "history.png").exists()
 
 
 def test_render_without_a_measured_trial(tmp_path: Path) -> None:
