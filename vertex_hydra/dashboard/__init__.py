@@ -116,7 +116,7 @@ def open_dashboard(workdir: str | Path, *, port: int = 0) -> DashboardServer:
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     import optuna
-    import optuna_dashboard
+    import optuna_dashboard  # type: ignore[import-untyped]
 
     class _Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
