@@ -19,7 +19,7 @@ def test_report_is_self_contained_with_the_table_and_inlined_plotly(tmp_path: Pa
     text = write_report(_study(), tmp_path / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=['\"]?https?://", text)
     assert "<script src" not in text
-    assert "Plotly.newPlot" in text and "plotly.js v" in text.lower() or "plotly" in text
+    assert "Plotly.newPlot" in text and len(text) > 1_000_000  # plotly.js itself is inlined
     assert "<table id='trials'>" in text and "<td>4 *</td>" in text
     assert text.count("class='plotly-graph-div'") + text.count('class="plotly-graph-div"') >= 5
 
