@@ -11,6 +11,7 @@ from local_support import read_csv
 
 from vertex_hydra.jobspec import MetricSpec, ParameterSpec
 from vertex_hydra.results import (
+    Measurement,
     StudyResults,
     TrialResult,
     format_table,
@@ -39,7 +40,7 @@ def _study() -> StudyResults:
                 {"model.optimizer.lr": 0.01, "data.batch_size": 64, "model.act": "relu"},
                 {"val/acc": 0.91},
                 3.5,
-                [(1, {"val/acc": 0.8}), (2, {"val/acc": 0.91})],
+                [Measurement(1, None, {"val/acc": 0.8}), Measurement(2, None, {"val/acc": 0.91})],
             ),
             TrialResult(
                 "2",
@@ -185,10 +186,13 @@ def test_csv_multi_objective_columns(tmp_path: Path) -> None:
     ]
 
 
-def test_plots_are_png_files_one_per_parameter_plus_history(tmp_path: Path) -> None:
+def test_plots_are_png_files_one_per_parameter_plus_the_study_plots(tmp_path: Path) -> None:
     paths = plot(_study(), tmp_path)
+    # 3 measured trials: too few for importances (see tests/test_viz.py); one metric: no Pareto.
     assert [p.name for p in paths] == [
         "history.png",
+        "learning_curves.png",
+        "parallel_coordinates.png",
         "param_model.optimizer.lr.png",
         "param_data.batch_size.png",
         "param_model.act.png",
@@ -210,7 +214,7 @@ def test_plot_does_not_touch_pyplot_state(tmp_path: Path) -> None:
         "p = ParameterSpec('lr', 'DOUBLE', min_value=0.001, max_value=0.1)\n"
         "trials = [TrialResult(str(i), 'SUCCEEDED', {'lr': 0.01 * i}, {'acc': 0.1 * i}) for i in (1, 2, 3)]\n"
         "paths = plot(StudyResults((MetricSpec('acc', 'MAXIMIZE'),), (p,), trials), pathlib.Path(sys.argv[1]))\n"
-        "assert len(paths) == 2, paths\n"
+        "assert len(paths) == 3, paths\n"
         "print('pyplot' if 'matplotlib.pyplot' in sys.modules else 'clean')\n"
     )
     out = subprocess.run(
@@ -227,7 +231,7 @@ def test_render_prints_table_best_and_every_path(tmp_path: Path) -> None:
     assert "Best trial 4: val/acc=0.95\n" in text
     assert f"Best overrides: {_study().best_overrides()}\n" in text
     assert f"Trials CSV: {tmp_path / 'trials.csv'}\n" in text
-    assert text.count("Plot: ") == 4 and (tmp_path / "history.png").exists()
+    assert text.count("Plot: ") == 6 and "Report: " in text and (tmp_path / "history.png").exists()
 
 
 def test_render_without_a_measured_trial(tmp_path: Path) -> None:

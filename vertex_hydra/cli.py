@@ -26,7 +26,12 @@ from vertex_hydra.errors import VertexHydraError
 __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 #: Modules that each add one or more subcommands, in ``--help`` order.
-COMMAND_MODULES = ("vertex_hydra.check._cli", "vertex_hydra.local._cli", "vertex_hydra.cloud")
+COMMAND_MODULES = (
+    "vertex_hydra.check._cli",
+    "vertex_hydra.local._cli",
+    "vertex_hydra.cloud",
+    "vertex_hydra.dashboard._cli",
+)
 
 _DESCRIPTION = """\
 Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
@@ -35,6 +40,7 @@ Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
   local    run the whole study on this machine, in parallel, as Vertex would
   submit   send the job to Vertex AI
   results  fetch a Vertex job's trials and render them like 'local' does
+  dashboard  open a local or results study in optuna-dashboard, on 127.0.0.1
 """
 
 

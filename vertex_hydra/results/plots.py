@@ -1,10 +1,21 @@
-"""The PNG plots of a study: ``history.png`` and one ``param_<parameterId>.png`` per parameter.
+"""The PNG plots of a study, written by :func:`plot` for ``local`` and ``results`` alike.
 
-matplotlib is imported only when a figure is drawn.
+* ``history.png``: each metric's final value per trial, and the best so far;
+* ``learning_curves.png``: the first metric at every measured step, one line per
+  trial, with an ``x`` where the stopping rule cut a STOPPED trial;
+* ``importances.png``: Optuna's parameter importances, per metric
+  (:mod:`vertex_hydra.results.importance`);
+* ``parallel_coordinates.png``: every trial across all parameters and the first metric;
+* ``pareto.png``: with several metrics, the first two against each other and the front;
+* ``param_<parameterId>.png``: each metric against one parameter.
 
-Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas,
-never with pyplot, so plotting does not change the backend of a notebook or
-leave open figures behind.
+The best trial (:meth:`StudyResults.best`) is marked with a star, or a thick
+line, in every plot that shows trials. The numbers come from
+:mod:`vertex_hydra.results.views`, which ``report.html`` draws too.
+
+matplotlib is imported only when a figure is drawn. Figures are built with
+:class:`matplotlib.figure.Figure` and the Agg canvas, never with pyplot, so
+plotting does not change the backend of a notebook or leave open figures behind.
 
 Example:
     >>> from vertex_hydra.jobspec import MetricSpec
@@ -22,47 +33,51 @@ from pathlib import Path
 from typing import Any
 
 from vertex_hydra.jobspec import MetricSpec, ParameterSpec
+from vertex_hydra.results._mpl import figure, mark_best, scatter_states
 from vertex_hydra.results.model import StudyResults, TrialResult
+from vertex_hydra.results.plots_study import (
+    importance_figure,
+    learning_curve_figure,
+    parallel_figure,
+    pareto_figure,
+)
+from vertex_hydra.results.views import parameter_axis, safe_name
 
-__all__ = ["plot", "history_figure", "parameter_figure"]
-
-_COLORS = {"SUCCEEDED": "tab:blue", "STOPPED": "tab:orange"}
-
-
-def _figure(panels: int) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 3.2 * panels), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _scatter(ax: Any, xs: Sequence[Any], ys: Sequence[float], states: Sequence[str]) -> None:
-    for state, color in _COLORS.items():
-        points = [(x, y) for x, y, s in zip(xs, ys, states) if s == state]
-        if points:
-            ax.scatter(*zip(*points), color=color, label=state.lower(), zorder=3)
+__all__ = [
+    "plot",
+    "history_figure",
+    "parameter_figure",
+    "learning_curve_figure",
+    "importance_figure",
+    "parallel_figure",
+    "pareto_figure",
+]
 
 
-def history_figure(metrics: Sequence[MetricSpec], trials: Sequence[TrialResult]) -> Any:
+def history_figure(
+    metrics: Sequence[MetricSpec], trials: Sequence[TrialResult], best: TrialResult | None = None
+) -> Any:
     """Each metric's final value per trial, in trial order, with the best value so far.
 
     Example:
         >>> history_figure((MetricSpec("loss", "MINIMIZE"),), []).axes[0].get_xlabel()
         'trial'
     """
-    fig = _figure(len(metrics))
+    fig = figure(len(metrics))
     for ax, metric in zip(fig.subplots(len(metrics), 1, squeeze=False)[:, 0], metrics):
-        ys = [t.values[metric.metric_id] for t in trials if metric.metric_id in t.values]
-        labels = [t.trial_id for t in trials if metric.metric_id in t.values]
+        shown = [t for t in trials if metric.metric_id in t.values]
+        ys = [t.values[metric.metric_id] for t in shown]
+        labels = [t.trial_id for t in shown]
         # Vertex ids are "1", "2", ...: place trials by id so gaps show failed trials.
         numeric = all(label.isdigit() for label in labels)
         xs = [int(label) for label in labels] if numeric else list(range(1, len(ys) + 1))
-        _scatter(ax, xs, ys, [t.state for t in trials if metric.metric_id in t.values])
+        scatter_states(ax, xs, ys, [t.state for t in shown])
         pick = max if metric.goal == "MAXIMIZE" else min
-        best = [pick(ys[: i + 1]) for i in range(len(ys))]
-        ax.step(xs, best, where="post", color="tab:green", label="best so far")
+        so_far = [pick(ys[: i + 1]) for i in range(len(ys))]
+        ax.step(xs, so_far, where="post", color="tab:green", label="best so far")
+        if best is not None and best in shown:
+            i = shown.index(best)
+            mark_best(ax, xs[i], ys[i], best.trial_id)
         if not numeric or len(xs) <= 20:
             ax.set_xticks(xs, labels)
         ax.set(
@@ -75,17 +90,16 @@ def history_figure(metrics: Sequence[MetricSpec], trials: Sequence[TrialResult])
     return fig
 
 
-def _key(parameter: ParameterSpec, value: float | str) -> float | str:
-    # DISCRETE values come back as floats (64.0) while the job file says 64.
-    return float(value) if parameter.kind == "DISCRETE" else str(value)
-
-
 def parameter_figure(
-    parameter: ParameterSpec, metrics: Sequence[MetricSpec], trials: Sequence[TrialResult]
+    parameter: ParameterSpec,
+    metrics: Sequence[MetricSpec],
+    trials: Sequence[TrialResult],
+    best: TrialResult | None = None,
 ) -> Any:
     """Each metric's final value against one parameter (log axis on a log scale).
 
-    Categorical and discrete values are spaced evenly, in job-file order.
+    Categorical and discrete values are spaced evenly, in job-file order. The
+    ``best`` trial, when given and shown, gets a star.
 
     Example:
         >>> parameter_figure(ParameterSpec("act", "CATEGORICAL", values=("relu", "gelu")),
@@ -94,56 +108,81 @@ def parameter_figure(
     """
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(len(metrics))
+    fig = figure(len(metrics))
     pid = parameter.parameter_id
+    axis = parameter_axis(parameter)
     for ax, metric in zip(fig.subplots(len(metrics), 1, squeeze=False)[:, 0], metrics):
         shown = [t for t in trials if pid in t.parameters and metric.metric_id in t.values]
         ys = [t.values[metric.metric_id] for t in shown]
-        if parameter.kind in ("DISCRETE", "CATEGORICAL"):
-            order = [_key(parameter, v) for v in parameter.values]
-            xs: list[Any] = [order.index(_key(parameter, t.parameters[pid])) for t in shown]
-            ax.set_xticks(
-                range(len(order)), [f"{v:g}" if isinstance(v, float) else v for v in order]
-            )
+        xs = [axis.position(t.parameters[pid]) for t in shown]
+        if axis.categorical:
+            ax.set_xticks([p for p, _ in axis.ticks], [label for _, label in axis.ticks])
         else:
-            xs = [float(t.parameters[pid]) for t in shown]
-            if parameter.scale_type == "UNIT_LOG_SCALE":
+            if axis.log:
                 ax.set_xscale("log")
             if parameter.kind == "INTEGER":
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no tick at 1.25 layers
-        _scatter(ax, xs, ys, [t.state for t in shown])
+        scatter_states(ax, xs, ys, [t.state for t in shown])
+        if best is not None and best in shown:
+            i = shown.index(best)
+            mark_best(ax, xs[i], ys[i], best.trial_id)
         ax.set(xlabel=pid, ylabel=metric.metric_id, title=f"{metric.metric_id} against {pid}")
         ax.grid(alpha=0.3)
-        if len({t.state for t in shown}) > 1:  # say what the orange points are
+        if len({t.state for t in shown}) > 1 or best in shown:  # say what each mark is
             ax.legend(loc="best", fontsize="small")
     return fig
 
 
 def plot(results: StudyResults, out_dir: str | Path) -> list[Path]:
-    """Draw PNGs: ``history.png`` (value per trial and best so far) and one
-    ``param_<parameterId>.png`` per parameter (value against the parameter).
+    """Draw the study's PNGs into ``out_dir`` (see the module docs for the list).
 
-    Each figure has one panel per metric. Only measured trials are drawn;
-    nothing is drawn when there are none. matplotlib is imported here, not
-    on import, and pyplot is never used, so a notebook's backend is untouched.
+    Each value plot has one panel per metric. Only measured trials are drawn
+    (learning curves show every trial with measurements); nothing is drawn
+    when no trial is measured. ``importances.png`` is left out when
+    :func:`vertex_hydra.results.importance.importance_note` says why, and
+    ``pareto.png`` unless the study has several metrics. matplotlib is
+    imported here, not on import, and pyplot is never used.
 
     Returns:
         The paths written.
 
     Example:
-        >>> plot(results, "runs/study")  # doctest: +SKIP
-        [PosixPath('runs/study/history.png'), PosixPath('runs/study/param_model.lr.png')]
+        >>> [p.name for p in plot(results, "runs/study")]  # doctest: +SKIP
+        ['history.png', 'learning_curves.png', 'importances.png', 'parallel_coordinates.png',
+         'param_model.lr.png', 'param_model.depth.png']
     """
+    from vertex_hydra.results.importance import param_importances
+    from vertex_hydra.results.views import learning_curves, parallel_columns
+
     measured = results.measured()
     if not measured:
         return []
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "history.png"]
-    history_figure(results.metrics, measured).savefig(paths[0], dpi=100)
+    best = results.best()
+    figures: list[tuple[str, Any]] = [
+        ("history.png", history_figure(results.metrics, measured, best))
+    ]
+    curves = learning_curves(results)
+    if curves:
+        figures.append(
+            ("learning_curves.png", learning_curve_figure(results.metrics[0], curves, best))
+        )
+    importances = param_importances(results)
+    if importances:
+        figures.append(("importances.png", importance_figure(importances)))
+    if results.parameters:
+        columns = parallel_columns(results.parameters, results.metrics[0], measured)
+        figures.append(
+            ("parallel_coordinates.png", parallel_figure(columns, measured, results, best))
+        )
+    if len(results.metrics) > 1:
+        figures.append(("pareto.png", pareto_figure(results)))
     for p in results.parameters:
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in p.parameter_id)
-        path = out / f"param_{safe}.png"
-        parameter_figure(p, results.metrics, measured).savefig(path, dpi=100)
-        paths.append(path)
+        fig = parameter_figure(p, results.metrics, measured, best)
+        figures.append((f"param_{safe_name(p.parameter_id)}.png", fig))
+    paths = []
+    for name, fig in figures:
+        fig.savefig(out / name, dpi=100)
+        paths.append(out / name)
     return paths

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
+from vertex_hydra.results.html import write_report
 from vertex_hydra.results.model import StudyResults
 from vertex_hydra.results.plots import plot as _plot
 from vertex_hydra.results.table import format_cell, format_table, write_csv
@@ -23,7 +24,7 @@ __all__ = ["render"]
 
 
 def render(results: StudyResults, workdir: str | Path, stream: TextIO) -> None:
-    """Print the table and the best trial's overrides, then write ``trials.csv`` and the plots.
+    """Print the table and the best trial's overrides, then write ``trials.csv``, the plots and ``report.html``.
 
     Every file written is named on ``stream``.
 
@@ -44,3 +45,4 @@ def render(results: StudyResults, workdir: str | Path, stream: TextIO) -> None:
         stream.write(f"Best overrides: {results.best_overrides()}\n")
     stream.write(f"Trials CSV: {write_csv(results, workdir / 'trials.csv')}\n")
     stream.writelines(f"Plot: {path}\n" for path in _plot(results, workdir))
+    stream.write(f"Report: {write_report(results, workdir / 'report.html')}\n")

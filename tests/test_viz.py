@@ -1,0 +1,152 @@
+"""The study plots: learning curves, importances, parallel coordinates, Pareto front, best marks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from vertex_hydra.jobspec import MetricSpec, ParameterSpec
+from vertex_hydra.results import Measurement, StudyResults, TrialResult, plot
+from vertex_hydra.results.importance import importance_note, in_memory_study, param_importances
+from vertex_hydra.results.plots import parameter_figure
+from vertex_hydra.results.plots_study import learning_curve_figure, parallel_figure, pareto_figure
+from vertex_hydra.results.views import learning_curves, parallel_columns
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ACC = MetricSpec("val/acc", "MAXIMIZE")
+MS = MetricSpec("latency", "MINIMIZE")
+LR = ParameterSpec("lr", "DOUBLE", 1e-4, 1e-1, scale_type="UNIT_LOG_SCALE")
+ACT = ParameterSpec("act", "CATEGORICAL", values=("relu", "gelu", "tanh"))
+DEPTH = ParameterSpec("depth", "INTEGER", 1, 3)
+
+
+def _trial(i: int, state: str, lr: float, act: str, depth: int, steps: int) -> TrialResult:
+    # val/acc is driven by lr alone (peak at 1e-2); latency by depth alone.
+    final = 0.95 - 0.1 * abs(math.log10(lr) + 2)
+    ms = [
+        Measurement(s, 2.0 * s, {"val/acc": final * s / steps, "latency": float(depth)})
+        for s in range(1, steps + 1)
+    ]
+    values = dict(ms[-1].values) if state in ("SUCCEEDED", "STOPPED") else {}
+    return TrialResult(str(i), state, {"lr": lr, "act": act, "depth": depth}, values, 9.0, ms)
+
+
+def _study(metrics: tuple[MetricSpec, ...] = (ACC,)) -> StudyResults:
+    rows = [
+        ("SUCCEEDED", 1e-4, "relu", 1, 6),
+        ("SUCCEEDED", 1e-3, "gelu", 3, 6),
+        ("STOPPED", 3e-4, "tanh", 2, 3),
+        ("SUCCEEDED", 1e-2, "relu", 2, 6),
+        ("FAILED", 5e-2, "gelu", 1, 2),
+        ("SUCCEEDED", 3e-2, "tanh", 3, 6),
+        ("STOPPED", 1e-1, "relu", 1, 4),
+        ("SUCCEEDED", 3e-3, "gelu", 2, 6),
+        ("SUCCEEDED", 2e-4, "tanh", 3, 6),
+        ("SUCCEEDED", 6e-2, "gelu", 1, 6),
+    ]
+    trials = [_trial(i, *row) for i, row in enumerate(rows, start=1)]
+    return StudyResults(metrics, (LR, ACT, DEPTH), trials)
+
+
+def test_every_plot_is_a_png_and_pareto_only_with_two_metrics(tmp_path: Path) -> None:
+    one = [p.name for p in plot(_study(), tmp_path / "one")]
+    two = plot(_study((ACC, MS)), tmp_path / "two")
+    assert one == [
+        "history.png",
+        "learning_curves.png",
+        "importances.png",
+        "parallel_coordinates.png",
+        "param_lr.png",
+        "param_act.png",
+        "param_depth.png",
+    ]
+    assert [p.name for p in two] == one[:4] + ["pareto.png"] + one[4:]
+    for path in two:
+        assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_learning_curves_hold_every_measurement_and_mark_where_stopped_trials_end() -> None:
+    results = _study()
+    curves = learning_curves(results)
+    assert [c.trial_id for c in curves] == [str(i) for i in range(1, 11)]  # FAILED too
+    stopped = [c for c in curves if c.state == "STOPPED"]
+    assert [(c.trial_id, c.steps) for c in stopped] == [("3", (1, 2, 3)), ("7", (1, 2, 3, 4))]
+    fig = learning_curve_figure(ACC, curves, results.best())
+    ax = fig.axes[0]
+    marks = {c.get_label(): c.get_offsets().tolist() for c in ax.collections}
+    assert marks["stopped here"] == [[3.0, stopped[0].values[-1]], [4.0, stopped[1].values[-1]]]
+    best = results.best()
+    assert best is not None and best.trial_id == "4"
+    assert marks["best (trial 4)"] == [[6.0, best.values["val/acc"]]]
+    lines = [line for line in ax.lines if len(line.get_xdata()) == 3]
+    assert lines and lines[0].get_ydata().tolist() == list(stopped[0].values)
+
+
+def test_best_is_starred_at_its_coordinates_in_every_parameter_plot() -> None:
+    results = _study()
+    best = results.best()
+    assert best is not None
+    for parameter, x in ((LR, 1e-2), (ACT, 0.0), (DEPTH, 2.0)):
+        fig = parameter_figure(parameter, results.metrics, results.measured(), best)
+        marks = {c.get_label(): c.get_offsets().tolist() for c in fig.axes[0].collections}
+        assert marks["best (trial 4)"] == [[x, best.values["val/acc"]]], parameter
+
+
+def test_parallel_coordinates_scale_each_axis_and_draw_the_best_line_last() -> None:
+    results = _study()
+    measured = results.measured()
+    columns = parallel_columns(results.parameters, ACC, measured)
+    assert [c.label for c in columns] == ["lr", "act", "depth", "val/acc"]
+    best_index = measured.index(results.best())  # type: ignore[arg-type]
+    # lr 1e-2 on a log axis 1e-4..1e-1 sits at 2/3; relu is the first of 3 values; depth 2 of 1..3.
+    heights = [c.heights[best_index] for c in columns]
+    assert heights[:3] == pytest.approx([2 / 3, 0.0, 0.5]) and heights[3] == 1.0
+    assert [label for _, label in columns[2].ticks] == ["1", "2", "3"]
+    fig = parallel_figure(columns, measured, results, results.best())
+    best_line = fig.axes[0].lines[-1]
+    assert best_line.get_label() == "best (trial 4)"
+    assert best_line.get_ydata().tolist() == pytest.approx(heights)
+
+
+def test_pareto_front_is_joined_and_best_starred() -> None:
+    results = _study((ACC, MS))
+    fig = pareto_figure(results)
+    ax = fig.axes[0]
+    front = next(line for line in ax.lines if line.get_label() == "Pareto front")
+    expected = sorted((t.values["val/acc"], t.values["latency"]) for t in results.pareto_front())
+    assert list(zip(front.get_xdata(), front.get_ydata())) == expected
+    best = results.best()
+    assert best is not None
+    marks = {c.get_label(): c.get_offsets().tolist() for c in ax.collections}
+    assert marks[f"best (trial {best.trial_id})"] == [
+        [best.values["val/acc"], best.values["latency"]]
+    ]
+
+
+def test_importances_rank_the_parameter_that_drives_each_metric_first() -> None:
+    ranked = param_importances(_study((ACC, MS)))
+    assert list(ranked) == ["val/acc", "latency"]
+    assert next(iter(ranked["val/acc"])) == "lr"
+    assert next(iter(ranked["latency"])) == "depth"
+    assert sum(ranked["val/acc"].values()) == pytest.approx(1.0)
+
+
+def test_importances_are_skipped_with_a_note_when_too_few_trials() -> None:
+    few = StudyResults((ACC,), (LR, ACT, DEPTH), _study().trials[:4])
+    assert importance_note(few) == (
+        "Parameter importances need at least 5 measured trials; this study has 4."
+    )
+    assert param_importances(few) == {}
+    assert importance_note(StudyResults((ACC,), (LR,), _study().trials)) is not None
+
+
+def test_in_memory_study_keeps_states_values_and_intermediate_values() -> None:
+    study = in_memory_study(_study())
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE"] * 4 + ["FAIL"] + ["COMPLETE"] * 5
+    stopped = study.trials[2]
+    assert stopped.user_attrs == {"vertex_trial_id": "3"}
+    assert sorted(stopped.intermediate_values) == [1, 2, 3]
+    assert stopped.values == [stopped.intermediate_values[3]]
