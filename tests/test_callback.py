@@ -23,6 +23,7 @@ torch = pytest.importorskip("torch")
 
 from vertex_hydra import ConfigurationError, HypertuneCallback
 from vertex_hydra._compat import available_namespaces
+from vertex_hydra.errors import MissingDependencyError
 from vertex_hydra.report import ReportWarning
 
 NAMESPACES = available_namespaces()
@@ -453,7 +454,8 @@ def test_lightning_older_than_2_is_left_out(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(_compat, "_installed_version", lambda name: "1.9.5")
     with pytest.raises(
-        ImportError, match=r"needs lightning>=2.0 or pytorch-lightning>=2.0; found: .*1\.9\.5"
+        MissingDependencyError,
+        match=r"needs lightning>=2.0 or pytorch-lightning>=2.0; found: .*1\.9\.5",
     ):
         _compat.callback_base.__wrapped__()
     if len(NAMESPACES) == 2:

@@ -29,6 +29,8 @@ HEAVY = (
     "google.cloud",
     "matplotlib",
     "sklearn",
+    "plotly",
+    "optuna_dashboard",
 )
 
 #: Modules that must import without any of ``HEAVY``.
@@ -38,6 +40,14 @@ LIGHT_MODULES = (
     "vertex_hydra.decorator",
     "vertex_hydra.errors",
     "vertex_hydra.report",
+    "vertex_hydra.study_env",
+    "vertex_hydra.resolvers",
+    "vertex_hydra.cluster",
+    "vertex_hydra.cli",
+    "vertex_hydra.check",
+    "vertex_hydra.local",
+    "vertex_hydra.results",
+    "vertex_hydra.dashboard",
 )
 
 # Only modules that the import *adds* count: a namespace-package ``.pth`` file

@@ -25,6 +25,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from vertex_hydra.errors import MissingDependencyError
+
 __all__ = [
     "MIN_VERSION",
     "NAMESPACES",
@@ -100,7 +102,7 @@ def _supported_namespaces(user: str) -> tuple[str, ...]:
         if _version_tuple(version) >= MIN_VERSION:
             supported.append(name)
     if not supported:
-        raise ImportError(
+        raise MissingDependencyError(
             f"{user} needs lightning>=2.0 or pytorch-lightning>=2.0; "
             f"found: {', '.join(found) or 'neither'}. Fix: pip install 'vertex-hydra[lightning]'."
         )
@@ -128,7 +130,7 @@ def callback_base() -> type:
         ``pytorch_lightning.Callback``.
 
     Raises:
-        ImportError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
+        MissingDependencyError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
 
     Example:
         >>> import lightning.pytorch as L  # doctest: +SKIP
@@ -153,7 +155,7 @@ def cluster_environment_base() -> type:
         and/or ``lightning_fabric.plugins.environments.ClusterEnvironment``.
 
     Raises:
-        ImportError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
+        MissingDependencyError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
 
     Example:
         >>> from lightning.fabric.plugins.environments import ClusterEnvironment
@@ -178,7 +180,7 @@ def lightning_environment() -> Any:
         A fresh ``LightningEnvironment`` instance.
 
     Raises:
-        ImportError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
+        MissingDependencyError: Neither ``lightning>=2.0`` nor ``pytorch-lightning>=2.0`` is installed.
 
     Example:
         >>> lightning_environment().node_rank()  # doctest: +SKIP

@@ -29,6 +29,7 @@ from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.study_env import read_study
 
 __all__ = [
+    "RESERVED_FIELDS",
     "DEFAULT_METRIC_FILE",
     "DEFAULT_TAG",
     "ReportWarning",
@@ -51,9 +52,9 @@ DEFAULT_TAG = "training/hptuning/metric"
 _FILE_ENV = "CLOUD_ML_HP_METRIC_FILE"
 _TAG_ENV = "CLOUD_ML_HP_METRIC_TAG"
 _TRIAL_ENV = "CLOUD_ML_TRIAL_ID"
-# hypertune builds each line from these keys; a tag with one of these names
-# would silently overwrite that field.
-_RESERVED_TAGS = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
+#: The fields of every hypertune metric line besides the tag; a tag with one of
+#: these names would overwrite that field, and a reader skips them.
+RESERVED_FIELDS = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
 _CHIEF_TASK_TYPES = frozenset({"workerpool0", "chief", "master"})
 
 _LOCK = threading.Lock()
@@ -283,10 +284,10 @@ def _check_tag(tag: str | None) -> str:
             f"report_metric(tag={tag!r}): tag must be a non-empty string. Fix: pass "
             "the study's metricId, or tag=None to use the study's metric."
         )
-    if tag in _RESERVED_TAGS:
+    if tag in RESERVED_FIELDS:
         raise ConfigurationError(
             f"report_metric(tag={tag!r}): this name is a field of hypertune's metric "
-            f"line ({', '.join(sorted(_RESERVED_TAGS))}) and would overwrite it. Fix: "
+            f"line ({', '.join(sorted(RESERVED_FIELDS))}) and would overwrite it. Fix: "
             "use the study's metricId, e.g. tag='val/acc'."
         )
     if study_tag and tag != study_tag and (tag, study_tag) not in _WARNED_TAGS:
