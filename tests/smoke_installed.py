@@ -1,8 +1,8 @@
 """Smoke test of the installed wheel, run by ``.ci/run`` in a fresh venv outside the checkout.
 
 It proves that what users install works: the package (not the checkout) is
-imported, ``py.typed`` ships, the ``vertex-hydra`` command runs, Hydra
-discovers the ``vertex`` sweeper plugin, and the core API works with only the
+imported, ``py.typed`` ships, the ``vertex-hydra`` command and every
+subcommand's ``--help`` run, and the core API works with only the
 required dependencies (no torch, Lightning, Optuna or aiplatform installed).
 
 Run: ``python tests/smoke_installed.py`` (exit status 0 when every check passes).
@@ -37,17 +37,11 @@ def main() -> int:
     script = Path(sys.executable).with_name("vertex-hydra")
     run = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     check("vertex-hydra --help", run.returncode == 0 and "check" in run.stdout, run.stderr)
-    for command in ("check", "local", "submit", "results"):
+    for command in ("check", "local", "submit", "results", "dashboard"):
         run = subprocess.run(
             [str(script), command, "--help"], capture_output=True, text=True, check=False
         )
         check(f"vertex-hydra {command} --help", run.returncode == 0, run.stderr[-300:])
-
-    from hydra.core.plugins import Plugins
-    from hydra.plugins.sweeper import Sweeper
-
-    names = [p.__name__ for p in Plugins.instance().discover(Sweeper)]
-    check("Hydra discovers the vertex sweeper", "VertexSweeper" in names, str(names))
 
     try:
         _ = vertex_hydra.HypertuneCallback
