@@ -42,7 +42,7 @@ from typing import Any
 
 from vertex_hydra.errors import ConfigurationError
 
-__all__ = ["VertexCluster", "read_cluster"]
+__all__ = ["VertexCluster", "cluster_spec", "read_cluster"]
 
 # Pool names: Vertex's in CLUSTER_SPEC, TensorFlow's (and legacy AI Platform's) in TF_CONFIG.
 _CHIEF_POOLS = ("workerpool0", "chief", "master")
@@ -196,3 +196,27 @@ def read_cluster(environ: Mapping[str, str] | None = None) -> VertexCluster | No
         if text:
             return _from_cluster_json(name, text, env)
     return _from_pytorch_variables(env)
+
+
+def cluster_spec(hosts: list[str], node_rank: int, trial: str) -> str:
+    """The ``CLUSTER_SPEC`` Vertex AI gives one replica of pools 0 and 1 of a trial.
+
+    Args:
+        hosts: Every node's ``host:port``: the chief first, then each worker.
+        node_rank: This replica's node: 0 is the chief (``workerpool0``), ``i + 1``
+            is worker ``i`` (``workerpool1``).
+        trial: The trial's id.
+
+    Example:
+        >>> text = cluster_spec(["127.0.0.1:2222", "127.0.0.1:2223"], 1, "3")
+        >>> text
+        '{"cluster": {"workerpool0": ["127.0.0.1:2222"], "workerpool1": ["127.0.0.1:2223"]}, "environment": "cloud", "task": {"type": "workerpool1", "index": 0, "trial": "3"}}'
+        >>> read_cluster({"CLUSTER_SPEC": text}).node_rank
+        1
+    """
+    cluster = {_CHIEF_POOLS[0]: hosts[:1]}
+    if len(hosts) > 1:
+        cluster[_WORKER_POOLS[0]] = hosts[1:]
+    kind, index = (_CHIEF_POOLS[0], 0) if node_rank == 0 else (_WORKER_POOLS[0], node_rank - 1)
+    task = {"type": kind, "index": index, "trial": trial}
+    return json.dumps({"cluster": cluster, "environment": "cloud", "task": task})

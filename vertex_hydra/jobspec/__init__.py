@@ -197,21 +197,97 @@ class JobSpec:
         ``python -m <pythonModule> + args``. A leading ``python``/``python3`` is
         replaced by ``python`` (default: this interpreter), since no container runs here.
         """
+        return self.pool_command(0, python)
+
+    # --- Worker pools (issue 12): every pool's command and replica count -------------------
+
+    @property
+    def replica_counts(self) -> tuple[int, ...]:
+        """``replicaCount`` of every ``workerPoolSpecs`` entry, in order (pool 0 defaults to 1).
+
+        An empty placeholder pool (``{}``) or one without ``replicaCount`` counts 0
+        replicas, except pool 0, which always runs its one chief.
+
+        Example:
+            >>> pool = {"containerSpec": {"imageUri": "i", "command": ["t"]}}
+            >>> spec = {"studySpec": {"metrics": [{"metricId": "a", "goal": "MAXIMIZE"}],
+            ...         "parameters": [{"parameterId": "x", "doubleValueSpec": {"minValue": 0,
+            ...         "maxValue": 1}}]}, "trialJobSpec": {"workerPoolSpecs": [pool,
+            ...         dict(pool, replicaCount=2)]}}
+            >>> JobSpec.from_dict(spec).replica_counts
+            (1, 2)
+        """
+        pools = (self.raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+        counts = []
+        for index, pool in enumerate(pools):
+            raw = pool.get("replicaCount") if isinstance(pool, Mapping) else None
+            try:
+                count = int(float(raw)) if raw is not None else (1 if index == 0 else 0)
+            except (TypeError, ValueError):
+                count = 0
+            counts.append(count)
+        return tuple(counts)
+
+    def pool_command(self, index: int, python: str | None = None) -> list[str]:
+        """The program and fixed args of ``workerPoolSpecs[index]``'s replicas, on this host.
+
+        As :meth:`trial_command` (which is ``pool_command(0)``), for any pool:
+        each pool has its own ``containerSpec`` or ``pythonPackageSpec``.
+
+        Raises:
+            ConfigurationError: The pool has no command that can run here.
+
+        Example:
+            >>> job = JobSpec.from_dict({"studySpec": {"metrics": [{"metricId": "a",
+            ...     "goal": "MAXIMIZE"}], "parameters": [{"parameterId": "x",
+            ...     "doubleValueSpec": {"minValue": 0, "maxValue": 1}}]}, "trialJobSpec": {
+            ...     "workerPoolSpecs": [{"containerSpec": {"imageUri": "i", "command": ["a"]}},
+            ...     {"containerSpec": {"imageUri": "i", "command": ["b"], "args": ["w"]}}]}})
+            >>> job.pool_command(1)
+            ['b', 'w']
+        """
         python = python or sys.executable
-        if "containerSpec" in self.worker_pool:
-            spec = self.worker_pool["containerSpec"]
+        pools = (self.raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+        pool = pools[index] if 0 <= index < len(pools) else None
+        where = "" if index == 0 else f"workerPoolSpecs[{index}]."
+        if not isinstance(pool, Mapping) or not (
+            "containerSpec" in pool or "pythonPackageSpec" in pool
+        ):
+            raise ConfigurationError(
+                f"trialJobSpec.workerPoolSpecs[{index}] is {pool!r}: it has neither "
+                "containerSpec nor pythonPackageSpec. Fix: give the pool a containerSpec "
+                "{imageUri: ..., command: [python, train.py]}."
+            )
+        if "containerSpec" in pool:
+            spec = pool["containerSpec"] or {}
             command = [str(c) for c in spec.get("command") or []]
             if not command:
                 raise ConfigurationError(
-                    "containerSpec.command is empty: the image's ENTRYPOINT cannot run on "
-                    "this host. Fix: set containerSpec.command, e.g. [python, train.py]."
+                    f"{where}containerSpec.command is empty: the image's ENTRYPOINT cannot run on "
+                    f"this host. Fix: set {where}containerSpec.command, e.g. [python, train.py]."
                 )
             if command[0] in _PYTHON_NAMES:
                 command[0] = python
         else:
-            spec = self.worker_pool["pythonPackageSpec"]
-            command = [python, "-m", str(spec["pythonModule"])]
+            spec = pool["pythonPackageSpec"] or {}
+            command = [python, "-m", str(spec.get("pythonModule"))]
         return command + [str(a) for a in spec.get("args") or []]
+
+    def pool_argv(
+        self, index: int, params: Mapping[str, float | str], python: str | None = None
+    ) -> list[str]:
+        """The argv of a replica of ``workerPoolSpecs[index]``: its command, then the parameters.
+
+        Vertex AI passes the trial's ``--id=value`` arguments to every replica.
+
+        Example:
+            >>> job.pool_argv(1, {"x": 0.5})  # doctest: +SKIP
+            ['b', 'w', '--x=0.5']
+        """
+        args = self.trial_argv(params, python)[len(self.trial_command(python)) :]
+        return self.pool_command(index, python) + args
+
+    # --- end of worker pools ------------------------------------------------------------------
 
     def trial_argv(self, params: Mapping[str, float | str], python: str | None = None) -> list[str]:
         """The full argv of a trial: the trial command, then one ``--id=value`` per parameter."""

@@ -299,10 +299,15 @@ class ProcessLauncher:
 
 
 def launcher_for(job: JobSpec, workdir: Path) -> TrialLauncher:
-    """The launcher for the job's trials (one process per trial, today).
+    """The launcher for the job's trials: one process, or one per replica of pools 0 and 1.
 
     Example:
         >>> launcher_for(job, Path("runs/a"))  # doctest: +SKIP
         <vertex_hydra.local.trial.ProcessLauncher object at ...>
     """
+    counts = job.replica_counts
+    if len(counts) > 1 and counts[1] > 0:
+        from vertex_hydra.local.replicas import ReplicaLauncher  # it imports this module
+
+        return ReplicaLauncher(job, workdir)
     return ProcessLauncher(job, workdir)
