@@ -72,5 +72,56 @@ def main() -> None:
     print(f"2-replica start-up: {extra:+.2f} s ({ratio:.2f}x) against 1 replica")
 
 
+DIGITS_JOB = Path(__file__).resolve().parent.parent / "examples" / "digits" / "job-multinode.yaml"
+
+
+def local_trial(folder: Path, nodes: int) -> float:
+    """Wall time of ``vertex-hydra local`` running one trial of the digits multinode job.
+
+    ``nodes`` 1 drops workerPoolSpecs[1] and sets ``trainer.num_nodes=1``, so the
+    same app and the same parameters run on one replica.
+    """
+    import subprocess
+
+    import yaml
+
+    job = yaml.safe_load(DIGITS_JOB.read_text())
+    job["maxTrialCount"] = 1
+    pools = job["trialJobSpec"]["workerPoolSpecs"]
+    if nodes == 1:
+        del pools[1:]
+        pools[0]["containerSpec"]["args"] = [
+            *pools[0]["containerSpec"]["args"],
+            "trainer.num_nodes=1",
+        ]
+    path = DIGITS_JOB.parent / f".bench-multinode-{nodes}-{folder.name}.yaml"
+    path.write_text(yaml.safe_dump(job))
+    try:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "vertex_hydra", "local", str(path), "--workdir", str(folder),
+             "--seed", "0"],
+            check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        return time.perf_counter() - start
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def main_local() -> None:
+    """The same comparison through ``vertex-hydra local`` (one trial of the digits example)."""
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(2):
+            for nodes in (1, 2):
+                walls[nodes].append(local_trial(Path(tmp) / f"local-{nodes}-{repeat}", nodes))
+    one, two = (statistics.median(walls[n]) for n in (1, 2))
+    print("vertex-hydra local, one digits trial (median of 2, seconds):")
+    print(
+        f"  1 replica: {one:.2f}   2 replicas: {two:.2f}   ({two - one:+.2f} s, {two / one:.2f}x)"
+    )
+
+
 if __name__ == "__main__":
     main()
+    main_local()
