@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from vertex_hydra._compat import available_namespaces
+from vertex_hydra.local.replicas import DISTRIBUTED_VARIABLES
 
 pytest.importorskip("torch")
 
@@ -120,21 +121,6 @@ enable_model_summary: false
 """,
 }
 
-# Variables that would make the child think it is already part of a DDP job,
-# or point it at another trial's file.
-_STRIP = (
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "WORLD_SIZE",
-    "RANK",
-    "LOCAL_RANK",
-    "NODE_RANK",
-    "GROUP_RANK",
-    "PL_GLOBAL_SEED",
-    "CLUSTER_SPEC",
-    "TF_CONFIG",
-)
-
 
 def write_app(root: Path, namespace: str) -> Path:
     app = root / "app"
@@ -154,7 +140,11 @@ def run_trial(
     """Run ``python <argv>`` as a Vertex trial would; return the metric lines and per-rank records."""
     records = tmp_path / "records"
     records.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in _STRIP and not k.startswith("CLOUD_ML_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in DISTRIBUTED_VARIABLES and not k.startswith("CLOUD_ML_")
+    }
     env.update(
         CLOUD_ML_TRIAL_ID=trial,
         CLOUD_ML_HP_METRIC_TAG=tag,

@@ -44,13 +44,20 @@ from vertex_hydra.local.trial import TrialRun, TrialStartError, conclude, trial_
 from vertex_hydra.local.trial_process import TrialProcess, describe_exit
 from vertex_hydra.results import Measurement, TrialResult
 
-__all__ = ["Replica", "ReplicaLauncher", "ReplicaTrial", "free_port", "replica_environment"]
+__all__ = [
+    "DISTRIBUTED_VARIABLES",
+    "Replica",
+    "ReplicaLauncher",
+    "ReplicaTrial",
+    "free_port",
+    "replica_environment",
+]
 
 _GRACE = 5.0  # SIGTERM, then SIGKILL this many seconds later
 #: Inherited variables a replica must not see: Vertex sets its own, and a
 #: launcher's leftovers would place the replica in another world.
 _VERTEX_PREFIXES = ("CLOUD_ML_", "AIP_")
-_STRIP = frozenset(
+DISTRIBUTED_VARIABLES = frozenset(
     {
         "CLUSTER_SPEC",
         "TF_CONFIG",
@@ -162,7 +169,7 @@ class ReplicaTrial:
         base = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(_VERTEX_PREFIXES) and k not in _STRIP
+            if not k.startswith(_VERTEX_PREFIXES) and k not in DISTRIBUTED_VARIABLES
         }
         self.replicas: list[Replica] = []
         self.failed: Replica | None = None

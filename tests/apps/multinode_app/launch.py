@@ -12,35 +12,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vertex_hydra.local.replicas import DISTRIBUTED_VARIABLES, free_port
+
 APP = Path(__file__).resolve().parent / "train.py"
-
-# Variables that would make a replica think it is already part of another
-# distributed job or trial.
-STRIP = (
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "WORLD_SIZE",
-    "RANK",
-    "LOCAL_RANK",
-    "NODE_RANK",
-    "GROUP_RANK",
-    "PL_GLOBAL_SEED",
-    "CLUSTER_SPEC",
-    "TF_CONFIG",
-)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -101,7 +81,11 @@ def start_trial(
 ) -> list[Replica]:
     """Start every replica of one trial; the chief first."""
     port = free_port()
-    base = {k: v for k, v in os.environ.items() if k not in STRIP and not k.startswith("CLOUD_ML_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in DISTRIBUTED_VARIABLES and not k.startswith("CLOUD_ML_")
+    }
     replicas = []
     for kind, index, variables in replica_environments(nodes, trial, port):
         where = folder / f"{kind}-{index}"
