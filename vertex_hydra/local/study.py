@@ -37,6 +37,7 @@ from pathlib import Path
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.local import reaper
 from vertex_hydra.local._guards import signals_to, workdir_lock
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.local.search import SearchSpace
@@ -175,14 +176,18 @@ class Study:
         created = _make_folders(self.workdir)
         try:
             with workdir_lock(self.workdir), signals_to(self._on_signal):
-                self.store = self._open()
+                # A runner killed with kill -9 may have left trials: end them before any starts.
+                reaper.end(reaper.study_prefix(self.workdir), prefix=True)
+                watchdog = reaper.Watchdog(self.workdir)
                 try:
+                    self.store = self._open()
                     self._loop()
                 finally:
                     self._cancel(grace=0.0 if self._running else _GRACE_SECONDS)
                     while self._running:
                         self._poll()
                         time.sleep(_POLL_SECONDS)
+                    watchdog.close()
         except ConfigurationError:
             if created and not (self.workdir / "study.db").exists():
                 shutil.rmtree(created[-1], ignore_errors=True)

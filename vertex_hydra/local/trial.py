@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.local import reaper
 from vertex_hydra.local.metrics_file import MetricLog, curve, final_measurement
 from vertex_hydra.local.store import StoredTrial
 from vertex_hydra.local.trial_process import TrialProcess, describe_exit
@@ -206,6 +207,7 @@ class ProcessTrial:
                 output_root=workdir / "outputs",
             )
         )
+        env[reaper.MARKER] = reaper.marker(workdir, trial.trial_id)
         for key in ("AIP_MODEL_DIR", "AIP_CHECKPOINT_DIR", "AIP_TENSORBOARD_LOG_DIR"):
             if key in env:
                 Path(env[key]).mkdir(parents=True, exist_ok=True)

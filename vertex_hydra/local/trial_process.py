@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from vertex_hydra.local import reaper
+
 __all__ = ["TrialProcess", "describe_exit"]
 
 _PR_SET_PDEATHSIG = 1
@@ -96,6 +98,7 @@ class TrialProcess:
         self.finished: float | None = None
         self.stop_requested = False
         self._kill_at: float | None = None
+        self._marker = None if env is None else env.get(reaper.MARKER)
         with (
             open(self.folder / "stdout.log", "wb") as out,
             open(self.folder / "stderr.log", "wb") as err,
@@ -126,8 +129,11 @@ class TrialProcess:
             return None
         if self.finished is None:
             self.finished = time.monotonic()
-            # The trial has ended, but processes it started may linger in its group.
+            # The trial has ended, but processes it started may linger in its group,
+            # or in a session of their own (they still carry the trial's marker).
             self.signal(signal.SIGKILL)
+            if self._marker is not None:
+                reaper.end(self._marker)
         return code
 
     def signal(self, sig: int) -> None:
