@@ -17,7 +17,9 @@ args = dict(a.lstrip("-").split("=", 1) for a in sys.argv[1:] if "=" in a)
 pids = Path(args["pids"])
 pids.mkdir(parents=True, exist_ok=True)
 (pids / str(os.getpid())).write_text(os.environ.get("CLOUD_ML_TRIAL_ID", ""))
-time.sleep(float(args.get("sleep", "0")))
+# FAULTS_APP_SLEEP (inherited through the runner) overrides the job file, so one
+# study can hang in its first run and finish quickly on --resume.
+time.sleep(float(os.environ.get("FAULTS_APP_SLEEP") or args.get("sleep", "0")))
 hypertune.HyperTune().report_hyperparameter_tuning_metric(
     hyperparameter_metric_tag="score", metric_value=float(args["x"]), global_step=1
 )
