@@ -243,6 +243,8 @@ class Study:
         scheduling = (self.job.raw.get("trialJobSpec") or {}).get("scheduling") or {}
         for name in sorted(set(scheduling) - {"timeout"}):
             self.observer.note(f"trialJobSpec.scheduling.{name} is not rehearsed locally")
+        for text in getattr(self.launcher, "notes", ()):  # e.g. pools 2 and 3 of a replica trial
+            self.observer.note(text)
         return store
 
     def _on_signal(self, signum: int) -> None:
