@@ -30,6 +30,7 @@ from vertex_hydra.cloud._results import job_to_results
 from vertex_hydra.errors import CloudError, ConfigurationError
 from vertex_hydra.jobspec import load_job, read_job_file
 from vertex_hydra.results import Measurement, StudyResults, TrialResult, render
+from vertex_hydra.study_env import STUDY_ENV, StudyMetric, read_study
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits"
@@ -104,11 +105,47 @@ def test_submit_posts_the_job_file_to_the_regional_collection(
     assert (request.method, request.path) == ("POST", COLLECTION)
     assert request.query == {"$alt": ["json;enum-encoding=int"]}
     expected = dict(read_job_file(JOB))  # the file already has displayName: digits-hpt
+    container = expected["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    container["env"] = [{"name": STUDY_ENV, "value": load_job(JOB).study_env_value()}]
     assert _message(request.body) == _message(expected)
     out = capsys.readouterr().out
     assert f"Submitted {NAME}\n" in out
     assert (f"Console: https://console.cloud.google.com/agent-platform/locations/{REGION}"
             "/training/4242?project=proj") in out  # fmt: skip
+
+
+def test_every_pool_carries_the_study_and_the_trial_reads_it(vertex: FakeVertex) -> None:
+    multinode = JOB.parent / "job-multinode.yaml"
+    assert main(["submit", str(multinode), "--project", "proj", "--region", REGION,
+                 "--api-endpoint", vertex.url, "--no-check"]) == 0  # fmt: skip
+    pools = vertex.requests[0].body["trialJobSpec"]["workerPoolSpecs"]
+    assert len(pools) == 2
+    for pool in pools:
+        [entry] = [e for e in pool["containerSpec"]["env"] if e["name"] == STUDY_ENV]
+        study = read_study({STUDY_ENV: entry["value"]})
+        assert study is not None
+        assert study.metrics == (StudyMetric("val/acc", "MAXIMIZE"),)
+        assert study.value_types() == {
+            "model.optimizer.lr": "float",
+            "data.batch_size": "int",
+            "model.hidden_layers": "int",
+            "model.activation": "text",
+        }
+
+
+def test_a_user_env_entry_is_kept_and_a_conflicting_study_is_refused() -> None:
+    raw = read_job_file(JOB)
+    container = raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    container["env"] = [{"name": "WANDB_MODE", "value": "offline"}]
+    body = build_request_body(raw, display_name="d")
+    env = body["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"]
+    assert [e["name"] for e in env] == ["WANDB_MODE", STUDY_ENV]
+    again = build_request_body(body, display_name="d")  # idempotent: the same value is kept
+    assert again["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"] == env
+    container["env"] = [{"name": STUDY_ENV, "value": '{"version": 1}'}]
+    with pytest.raises(ConfigurationError, match=r"workerPoolSpecs\[0\]\.containerSpec\.env sets "
+                       r"VERTEX_HYDRA_STUDY .*Fix: remove that env entry"):  # fmt: skip
+        build_request_body(raw, display_name="d")
 
 
 def test_command_line_overrides_reach_the_body(vertex: FakeVertex) -> None:
@@ -406,7 +443,19 @@ def test_results_renders_like_local(
     assert [(r.method, r.path) for r in vertex.requests] == [("GET", f"/v1/{NAME}")]
     expected = io.StringIO()
     render(EXPECTED, workdir, expected)
-    assert shown == expected.getvalue()
+    assert shown.startswith(expected.getvalue())
+    assert shown.endswith(
+        f"Study store: {workdir / 'study.db'} (vertex-hydra dashboard {workdir})\n"
+    )
+    import optuna
+
+    stored = optuna.load_study(
+        study_name="vertex-hydra-local", storage=f"sqlite:///{workdir / 'study.db'}"
+    )
+    assert [t.user_attrs["vertex_trial_id"] for t in stored.trials] == [
+        t.trial_id for t in EXPECTED.trials
+    ]
+    assert stored.trials[0].intermediate_values == {1: 0.8, 2: 0.9}
     assert csv == (workdir / "trials.csv").read_text()
     assert "Best trial 1: val/acc=0.955" in shown
     assert "Best overrides: model.optimizer.lr=0.003 data.batch_size=64 model.hidden_layers=2 " \

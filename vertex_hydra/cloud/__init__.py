@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from vertex_hydra.errors import ConfigurationError
 
 __all__ = [
+    "add_study_env",
     "build_request_body",
     "build_submission",
     "preflight_check",
@@ -99,6 +100,7 @@ def build_request_body(
             )
         for container in containers:
             container["imageUri"] = image
+    add_study_env(body)
     message = HyperparameterTuningJob.pb()()
     try:
         json_format.ParseDict(body, message)
@@ -110,6 +112,59 @@ def build_request_body(
         ) from None
     result: dict[str, Any] = json_format.MessageToDict(message)
     return result
+
+
+def add_study_env(body: dict[str, Any]) -> None:
+    """Give every worker pool of ``body`` the study's ``VERTEX_HYDRA_STUDY`` entry, in place.
+
+    Vertex AI passes a trial only ``--<parameterId>=<value>``; this entry in each
+    pool's ``containerSpec.env`` / ``pythonPackageSpec.env`` tells the trial the
+    parameter types and the study's metric and goal (see
+    :mod:`vertex_hydra.study_env`). The user's own entries are kept; an entry of
+    the same name that already holds the same value is left as it is. A body
+    whose study breaks the job-file rules is left unchanged (``check`` reports it).
+
+    Raises:
+        ConfigurationError: A pool already sets ``VERTEX_HYDRA_STUDY`` to another value.
+
+    Example:
+        >>> body = {"studySpec": {"metrics": [{"metricId": "acc", "goal": "MAXIMIZE"}],
+        ...     "parameters": [{"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1,
+        ...                                                              "maxValue": 1}}]},
+        ...     "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i",
+        ...         "command": ["python", "t.py"], "env": [{"name": "A", "value": "1"}]}}]}}
+        >>> add_study_env(body)
+        >>> [e["name"] for e in body["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["env"]]
+        ['A', 'VERTEX_HYDRA_STUDY']
+    """
+    from vertex_hydra.jobspec import JobSpec
+    from vertex_hydra.study_env import STUDY_ENV
+
+    try:
+        value = JobSpec.from_dict(body).study_env_value()
+    except ConfigurationError:
+        return
+    pools = (body.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+    for index, pool in enumerate(pools):
+        if not isinstance(pool, dict):
+            continue
+        for kind in ("containerSpec", "pythonPackageSpec"):
+            spec = pool.get(kind)
+            if not isinstance(spec, dict):
+                continue
+            env = spec.setdefault("env", [])
+            if not isinstance(env, list):
+                continue  # the schema check names it
+            same = [e for e in env if isinstance(e, dict) and e.get("name") == STUDY_ENV]
+            if not same:
+                env.append({"name": STUDY_ENV, "value": value})
+            elif same[0].get("value") != value:
+                raise ConfigurationError(
+                    f"trialJobSpec.workerPoolSpecs[{index}].{kind}.env sets {STUDY_ENV} to "
+                    f"{str(same[0].get('value'))[:60]!r}, which is not this job's study "
+                    f"({value[:60]!r}...). Fix: remove that env entry; submit sets it from "
+                    "studySpec."
+                )
 
 
 def build_submission(

@@ -186,6 +186,7 @@ def run_results(args: argparse.Namespace) -> int:
     """
     from vertex_hydra.cloud._api import JobName, parse_job_name
     from vertex_hydra.results import render
+    from vertex_hydra.results.store import write_store
 
     name = args.job
     if "/" not in name:
@@ -196,6 +197,8 @@ def run_results(args: argparse.Namespace) -> int:
     workdir = _writable_folder(args.workdir or Path("vertex-hydra-results") / job_id)
     results = fetch_results(name, api_endpoint=args.api_endpoint)
     render(results, workdir, sys.stdout)
+    sys.stdout.write(f"Study store: {write_store(results, workdir)} (vertex-hydra dashboard "
+                     f"{workdir})\n")  # fmt: skip
     return 0
 
 
