@@ -699,3 +699,19 @@ def test_pools_2_and_3_get_a_note_not_a_problem(tmp_path: Path) -> None:
         "Server, replicaCount 1); only pools 0 and 1 are composed",
     )
     assert "  pools     workerpool0 x1, workerpool1 x1, workerpool2 x1" in format_report(result)
+
+
+def test_pool_0_without_its_chief_is_refused_without_composing(tmp_path: Path) -> None:
+    from vertex_hydra.check._pools import pool_problems
+
+    def edit(raw: Any) -> None:
+        raw["trialJobSpec"]["workerPoolSpecs"][0]["replicaCount"] = 0
+
+    problems, notes = pool_problems(load_job(multinode_copy(tmp_path, edit)))
+    assert notes == []
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^trialJobSpec\.workerPoolSpecs\[0\]\.replicaCount is 0, but pool 0 holds the "
+        r"trial's one chief\. Fix: set replicaCount: 1 in pool 0\.$",
+    ):
+        raise ConfigurationError(" | ".join(p.message for p in problems))

@@ -45,10 +45,14 @@ def pool_problems(job: JobSpec, python: str | None = None) -> tuple[list[Problem
     counts = job.replica_counts
     problems: list[Problem] = []
     if counts and counts[0] != 1:
+        raw = job.raw["trialJobSpec"]["workerPoolSpecs"][0].get("replicaCount")
+        rest = (
+            f" and put the other {counts[0] - 1} replica(s) in workerPoolSpecs[1] (the workers)"
+            if counts[0] > 1 else ""
+        )  # fmt: skip
         problems.append(Problem(_pool(0), (
-            f"{_pool(0)}.replicaCount is {counts[0]}, but pool 0 holds the trial's one chief. "
-            f"Fix: set replicaCount: 1 in pool 0 and put the other {max(counts[0] - 1, 1)} "
-            "replica(s) in workerPoolSpecs[1] (the workers)."
+            f"{_pool(0)}.replicaCount is {raw!r}, but pool 0 holds the trial's one chief. "
+            f"Fix: set replicaCount: 1 in pool 0{rest}."
         )))  # fmt: skip
     if len(counts) > 1 and counts[1] > 0:
         try:
