@@ -567,3 +567,151 @@ def test_no_all_ok_sentence_when_something_was_not_probed() -> None:
         rows=(dataclasses.replace(row, received=(0.1, 1.0)),),
     )
     assert "OK: every parameter" not in format_report(unchecked)
+
+
+# --- several worker pools (issue 12) ---------------------------------------------------------
+
+MULTINODE_JOB = ROOT / "examples" / "digits" / "job-multinode.yaml"
+
+
+def multinode_copy(folder: Path, edit: Any) -> Path:
+    """A copy of the digits multinode job, changed by ``edit(raw)``, run in the digits folder."""
+    raw = yaml.safe_load(MULTINODE_JOB.read_text(encoding="utf-8"))
+    edit(raw)
+    for pool in raw["trialJobSpec"]["workerPoolSpecs"]:
+        spec = pool.get("containerSpec") or {}
+        spec["command"] = [
+            str(MULTINODE_JOB.parent / c) if c.endswith(".py") else c
+            for c in spec.get("command") or []
+        ]
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_num_nodes_problem_only_when_the_key_is_there() -> None:
+    from vertex_hydra.check._pools import num_nodes_problem
+
+    assert num_nodes_problem({"trainer": {"num_nodes": 2}}, (1, 1)) is None
+    assert num_nodes_problem({"trainer": {"max_epochs": 2}}, (1, 1)) is None
+    assert num_nodes_problem({"trainer": {"num_nodes": "${nodes}"}}, (1, 1)) is None
+    assert num_nodes_problem(None, (1, 1)) is None
+    problem = num_nodes_problem({"trainer": {"num_nodes": 2}}, (1,))
+    with pytest.raises(ConfigurationError, match=r"num_nodes=2, but the trial runs 1 replicas"):
+        raise ConfigurationError(problem.message if problem else "")
+
+
+@pytest.mark.slow
+def test_the_multinode_example_composes_as_chief_and_worker() -> None:
+    result = check_job(MULTINODE_JOB)
+    assert result.ok, result.problems
+    assert [(p.name, p.replicas, p.composed) for p in result.pools] == [
+        ("workerpool0", 1, True),
+        ("workerpool1", 1, True),
+    ]
+    assert result.runs == result.compositions + 1  # the worker's baseline
+    pools = result.to_dict()["pools"]
+    assert pools == [
+        {"pool": 0, "name": "workerpool0", "replicas": 1, "composed": True},
+        {"pool": 1, "name": "workerpool1", "replicas": 1, "composed": True},
+    ]
+    report = format_report(result)
+    assert "  pools     workerpool0 x1, workerpool1 x1" in report
+    assert "composed as the chief and as a worker" in report
+
+
+@pytest.mark.slow
+def test_two_replicas_in_pool_0_are_refused(tmp_path: Path) -> None:
+    def edit(raw: Any) -> None:
+        raw["trialJobSpec"]["workerPoolSpecs"][0]["replicaCount"] = 2
+
+    result = check_job(multinode_copy(tmp_path, edit))
+    assert not result.ok
+    with pytest.raises(
+        ConfigurationError,
+        match=r"workerPoolSpecs\[0\]\.replicaCount is 2, but pool 0 holds the trial's one chief\. "
+        r"Fix: set replicaCount: 1",
+    ):
+        raise_problem(result, "trialJobSpec.workerPoolSpecs[0]")
+    # 3 replicas in all, the config says 2: flagged as well.
+    with pytest.raises(ConfigurationError, match=r"num_nodes=2, but the trial runs 3 replicas"):
+        raise_problem(result, "trainer.num_nodes")
+
+
+@pytest.mark.slow
+def test_a_worker_pool_without_a_command_is_refused(tmp_path: Path) -> None:
+    def edit(raw: Any) -> None:
+        raw["trialJobSpec"]["workerPoolSpecs"][1]["containerSpec"]["command"] = []
+
+    result = check_job(multinode_copy(tmp_path, edit))
+    assert not result.ok
+    assert [p.composed for p in result.pools] == [True, None]
+    with pytest.raises(
+        ConfigurationError,
+        match=r"workerPoolSpecs\[1\]\.containerSpec\.command is empty.*Fix: set workerPoolSpecs\[1\]",
+    ):
+        raise_problem(result, "trialJobSpec.workerPoolSpecs[1]")
+
+
+@pytest.mark.slow
+def test_a_worker_that_does_not_compose_is_a_problem(tmp_path: Path) -> None:
+    def edit(raw: Any) -> None:
+        raw["trialJobSpec"]["workerPoolSpecs"][1]["containerSpec"]["args"] = ["trainer=nope"]
+
+    result = check_job(multinode_copy(tmp_path, edit))
+    assert [p.composed for p in result.pools] == [True, False]
+    with pytest.raises(
+        ConfigurationError,
+        match=r"a worker's config does not compose: .*trainer=nope --cfg job \(workerpool1 "
+        r"replica 0, with its CLUSTER_SPEC\) fails \(exit 1\).*Fix: make "
+        r"trialJobSpec\.workerPoolSpecs\[1\]'s containerSpec",
+    ):
+        raise_problem(result, "trialJobSpec.workerPoolSpecs[1]")
+
+
+@pytest.mark.slow
+def test_num_nodes_that_does_not_match_the_replicas_is_flagged(tmp_path: Path) -> None:
+    def edit(raw: Any) -> None:
+        for pool in raw["trialJobSpec"]["workerPoolSpecs"]:
+            pool["containerSpec"]["args"].append("trainer.num_nodes=1")
+
+    result = check_job(multinode_copy(tmp_path, edit))
+    assert not result.ok and [p.composed for p in result.pools] == [True, True]
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^the chief's config has trainer\.num_nodes=1, but the trial runs 2 replicas \(1 in "
+        r"workerPoolSpecs\[0\] \+ 1 in workerPoolSpecs\[1\]\).*Fix: set trainer\.num_nodes=2",
+    ):
+        raise_problem(result, "trainer.num_nodes")
+
+
+@pytest.mark.slow
+def test_pools_2_and_3_get_a_note_not_a_problem(tmp_path: Path) -> None:
+    def edit(raw: Any) -> None:
+        pools = raw["trialJobSpec"]["workerPoolSpecs"]
+        pools.append(dict(pools[1], replicaCount=1))
+
+    result = check_job(multinode_copy(tmp_path, edit))
+    assert result.ok, result.problems
+    assert [p.composed for p in result.pools] == [True, True, None]
+    assert result.notes == (
+        "not rehearsed here: trialJobSpec.workerPoolSpecs[2] (parameter servers / Reduction "
+        "Server, replicaCount 1); only pools 0 and 1 are composed",
+    )
+    assert "  pools     workerpool0 x1, workerpool1 x1, workerpool2 x1" in format_report(result)
+
+
+def test_pool_0_without_its_chief_is_refused_without_composing(tmp_path: Path) -> None:
+    from vertex_hydra.check._pools import pool_problems
+
+    def edit(raw: Any) -> None:
+        raw["trialJobSpec"]["workerPoolSpecs"][0]["replicaCount"] = 0
+
+    problems, notes = pool_problems(load_job(multinode_copy(tmp_path, edit)))
+    assert notes == []
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^trialJobSpec\.workerPoolSpecs\[0\]\.replicaCount is 0, but pool 0 holds the "
+        r"trial's one chief\. Fix: set replicaCount: 1 in pool 0\.$",
+    ):
+        raise ConfigurationError(" | ".join(p.message for p in problems))

@@ -19,6 +19,21 @@ Example:
 from __future__ import annotations
 
 from vertex_hydra.check._job import check_job
-from vertex_hydra.check._model import CheckResult, ParameterRow, Problem, flatten_keys, suggest_keys
+from vertex_hydra.check._model import (
+    CheckResult,
+    ParameterRow,
+    PoolRow,
+    Problem,
+    flatten_keys,
+    suggest_keys,
+)
 
-__all__ = ["Problem", "ParameterRow", "CheckResult", "check_job", "suggest_keys", "flatten_keys"]
+__all__ = [
+    "Problem",
+    "ParameterRow",
+    "PoolRow",
+    "CheckResult",
+    "check_job",
+    "suggest_keys",
+    "flatten_keys",
+]

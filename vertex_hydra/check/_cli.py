@@ -11,7 +11,14 @@ from vertex_hydra._table import colorize, layout_table
 from vertex_hydra.check import CheckResult, ParameterRow, check_job
 from vertex_hydra.check._probe import command_text
 
-__all__ = ["add_parser", "run", "format_report", "format_received", "format_env_entry"]
+__all__ = [
+    "add_parser",
+    "run",
+    "format_report",
+    "format_pools",
+    "format_received",
+    "format_env_entry",
+]
 
 _HEADERS = ("parameter", "config key", "tried (as Vertex passes them)", "received", "status")
 
@@ -82,6 +89,23 @@ def format_env_entry(result: CheckResult) -> list[str]:
     ]
 
 
+def format_pools(result: CheckResult) -> list[str]:
+    """The ``pools`` header line of a job with several worker pools; empty for one pool.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from vertex_hydra.check import PoolRow
+        >>> format_pools(CheckResult(Path("j.yaml"), True, pools=(PoolRow(0, 1, True),
+        ...                                                        PoolRow(1, 1, True))))
+        ['  pools     workerpool0 x1, workerpool1 x1   (composed as the chief and as a worker)']
+    """
+    if len(result.pools) < 2:
+        return []
+    line = "  pools     " + ", ".join(str(pool) for pool in result.pools)
+    roles = [r for r, p in zip(("the chief", "a worker"), result.pools) if p.composed]
+    return [line + (f"   (composed as {' and as '.join(roles)})" if roles else "")]
+
+
 def format_report(result: CheckResult, *, color: bool = False) -> str:
     """The human-readable report that ``vertex-hydra check`` prints.
 
@@ -110,6 +134,7 @@ def format_report(result: CheckResult, *, color: bool = False) -> str:
             f"  composed  {result.compositions} compositions (1 baseline + "
             f"{result.compositions - 1} probe batches), {result.runs} runs, {result.seconds:.1f} s"
         )
+    lines += format_pools(result)
     lines += [f"  note      {note}" for note in result.notes]
     if result.rows:
         cells = [_row_cells(row) for row in result.rows]

@@ -59,6 +59,8 @@ class Composed:
     problems: list[Problem]
     compositions: int
     runs: int
+    #: The chief's baseline config (no parameter), when it composed.
+    config: dict[str, Any] | None = None
 
 
 def select(config: Any, key: str) -> Any:
@@ -238,7 +240,7 @@ def compose_rows(
                 f"{command_text(comp.argv)} fails although each of its parameters composes alone: "
                 f"{essential_error(comp.stderr)}. Fix: check how these values interact in the config."
             )))  # fmt: skip
-    return Composed(tuple(judged), problems, 1 + width, runs)
+    return Composed(tuple(judged), problems, 1 + width, runs, baseline.config)
 
 
 def _parent(pid: str, keys: Mapping[str, str | None]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from vertex_hydra.check._model import CheckResult, Problem
+from vertex_hydra.check._model import CheckResult, PoolRow, Problem
 
 __all__ = ["check_job", "once"]
 
@@ -76,12 +76,20 @@ def check_job(
 
     def stop() -> CheckResult:
         return CheckResult(path, schema is not None, tuple(problems), notes=tuple(notes),
-                           seconds=time.perf_counter() - start)  # fmt: skip
+                           seconds=time.perf_counter() - start, pools=pools)  # fmt: skip
 
+    pools: tuple[PoolRow, ...] = ()
     if rules:
         notes.append("trial configs not composed: fix the job file's rule problems first.")
         return stop()
     job = JobSpec.from_dict(raw, path=path)
+    # Issue 12: several worker pools (pool 0's replicaCount, pool 1's command, pools 2-3 noted).
+    from vertex_hydra.check._pools import compose_roles, pool_problems, pool_rows
+
+    found, pool_notes = pool_problems(job, python)
+    problems += found
+    notes += pool_notes
+    pools = pool_rows(job.replica_counts, chief=False, worker=None)
     try:
         command = job.trial_command(python)
     except ConfigurationError as error:
@@ -91,6 +99,8 @@ def check_job(
 
     composed = compose_rows(job, python=python, timeout=timeout, jobs=jobs)
     problems += composed.problems
+    found, pools, worker_runs = compose_roles(job, composed.config, python=python, timeout=timeout)
+    problems += found
     return CheckResult(
         path,
         schema is not None,
@@ -99,8 +109,9 @@ def check_job(
         command=tuple(command),
         working_dir=job.working_dir,
         compositions=composed.compositions,
-        runs=composed.runs,
+        runs=composed.runs + worker_runs,
         seconds=time.perf_counter() - start,
         notes=tuple(notes),
         study_env=job.study_env_value(),
+        pools=pools,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Problem", "ParameterRow", "CheckResult", "suggest_keys", "flatten_keys"]
+__all__ = ["Problem", "ParameterRow", "PoolRow", "CheckResult", "suggest_keys", "flatten_keys"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,33 @@ class ParameterRow:
 
 
 @dataclass(frozen=True)
+class PoolRow:
+    """One ``trialJobSpec.workerPoolSpecs`` entry, as ``check`` saw it.
+
+    Args:
+        index: The pool's position: 0 the chief, 1 the workers, 2 and 3 not rehearsed.
+        replicas: Its ``replicaCount`` (see :attr:`JobSpec.replica_counts`).
+        composed: Whether a replica's config composed (``None`` when not tried).
+
+    Example:
+        >>> str(PoolRow(1, 2, True))
+        'workerpool1 x2'
+    """
+
+    index: int
+    replicas: int
+    composed: bool | None = None
+
+    @property
+    def name(self) -> str:
+        """The pool's name in ``CLUSTER_SPEC`` (``workerpool0``, ``workerpool1``, ...)."""
+        return f"workerpool{self.index}"
+
+    def __str__(self) -> str:
+        return f"{self.name} x{self.replicas}"
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """Everything ``check`` found out about a job file.
 
@@ -83,6 +110,7 @@ class CheckResult:
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
     study_env: str | None = None
+    pools: tuple[PoolRow, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -123,6 +151,10 @@ class CheckResult:
             "notes": list(self.notes),
             "fully_probed": self.fully_probed,
             "env": self.env_entry,
+            "pools": [
+                {"pool": p.index, "name": p.name, "replicas": p.replicas, "composed": p.composed}
+                for p in self.pools
+            ],
             "problems": [{"subject": p.subject, "message": p.message} for p in self.problems],
             "rows": [
                 {

@@ -34,6 +34,7 @@ __all__ = [
     "Composition",
     "compose_argv",
     "run_compositions",
+    "run_replica",
     "parse_config",
     "essential_error",
     "error_keys",
@@ -240,6 +241,23 @@ def run_compositions(
             return list(pool.map(one, range(len(batches))))
 
 
+def run_replica(
+    job: JobSpec, argv: Sequence[str], env: Mapping[str, str], *, timeout: float = 60.0
+) -> Composition:
+    """Run one composition of any replica: ``argv`` (ending in ``--cfg job``) with ``env`` added.
+
+    ``env`` stands in for the trial environment of :meth:`JobSpec.trial_env`: a
+    worker's composition runs with the variables Vertex gives that replica
+    (its ``CLUSTER_SPEC``, ``RANK``, ...).
+
+    Example:
+        >>> run_replica(job, job.pool_argv(1, {}) + ["--cfg", "job"], env).ok  # doctest: +SKIP
+        True
+    """
+    with tempfile.TemporaryDirectory(prefix="vertex-hydra-check-") as tmp:
+        return _run_one(job, 0, list(argv), {}, Path(tmp), timeout, env)
+
+
 def _run_one(
     job: JobSpec,
     index: int,
@@ -247,13 +265,16 @@ def _run_one(
     params: Mapping[str, float | str],
     tmp: Path,
     timeout: float,
+    replica_env: Mapping[str, str] | None = None,
 ) -> Composition:
     trace_path = tmp / f"trace-{index}.json"
     env = dict(os.environ)
     # The short Hydra report names the failing key; a full traceback buries it.
     env.pop("HYDRA_FULL_ERROR", None)
     env.update(
-        job.trial_env(
+        replica_env
+        if replica_env is not None
+        else job.trial_env(
             f"check-{index}", metric_file=tmp / f"metrics-{index}", output_root=tmp / "output"
         )
     )
