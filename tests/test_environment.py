@@ -231,7 +231,7 @@ def test_reading_the_layout_imports_no_heavy_package() -> None:
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
-    for name in (*launch.STRIP, "STANDALONE_PORT"):
+    for name in (*launch.DISTRIBUTED_VARIABLES, "STANDALONE_PORT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
