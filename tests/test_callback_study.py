@@ -20,6 +20,8 @@ import yaml
 
 torch = pytest.importorskip("torch")
 
+from test_callback import make_trainer as trainer  # one Trainer recipe for both callback suites
+
 from vertex_hydra import ConfigurationError, HypertuneCallback, report_metric
 from vertex_hydra._compat import available_namespaces
 from vertex_hydra.report import ReportWarning
@@ -110,20 +112,6 @@ def module(
         val_dataloader = train_dataloader
 
     return Scripted()
-
-
-def trainer(pl: ModuleType, tmp_path: Path, callbacks: list[Any], **kwargs: Any) -> Any:
-    options: dict[str, Any] = {
-        "accelerator": "cpu",
-        "max_epochs": 3,
-        "logger": False,
-        "enable_progress_bar": False,
-        "enable_model_summary": False,
-        "limit_val_batches": 1,
-        "default_root_dir": str(tmp_path),
-    }
-    options.update(kwargs)
-    return pl.Trainer(callbacks=callbacks, **options)
 
 
 def by_loss(pl: ModuleType, tmp_path: Path, **kwargs: Any) -> Any:
