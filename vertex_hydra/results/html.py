@@ -31,70 +31,86 @@ table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;paddi
 th{background:#f3f3f3}tr.best{background:#fff6cc}.note{color:#666;font-style:italic}"""
 
 
-def _go() -> Any:
-    import plotly.graph_objects as go  # type: ignore[import-untyped]
+def _figure(**layout: Any) -> dict[str, Any]:
+    """An empty figure as plotly JSON: ``{"data": [...], "layout": {...}}``."""
+    return {"data": [], "layout": layout}
 
-    return go
+
+def _axis(title: str, **rest: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, **rest}
 
 
-def report_figures(results: StudyResults) -> list[tuple[str, Any]]:
-    """``(title, plotly Figure)`` for each plot of the report, in page order.
+def _template() -> dict[str, Any]:
+    """plotly's ``plotly_white`` template as JSON, read once per report."""
+    import plotly.io as pio  # type: ignore[import-untyped]
+
+    template: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+    return template
+
+
+def report_figures(results: StudyResults) -> list[tuple[str, dict[str, Any]]]:
+    """``(title, figure)`` for each plot of the report, in page order.
+
+    Each figure is plotly JSON (``{"data": [...], "layout": {...}}``), built as
+    plain dicts: ``plotly.graph_objects.Figure(figure)`` turns one into a
+    Figure. Plain dicts skip plotly's validation and template copying, which
+    cost more than the rest of the report.
 
     Example:
         >>> [title for title, _ in report_figures(results)]  # doctest: +SKIP
         ['Optimisation history', 'Learning curves', 'Parameter importances', ...]
     """
-    go = _go()
     measured, best = results.measured(), results.best()
     first = results.metrics[0]
-    figures: list[tuple[str, Any]] = []
+    figures: list[tuple[str, dict[str, Any]]] = []
 
-    def trace(trials: Any, xs: Any, ys: Any, name: str, **kw: Any) -> Any:
+    def trace(trials: Any, xs: Any, ys: Any, name: str, **kw: Any) -> dict[str, Any]:
         text = [f"trial {t.trial_id}" for t in trials]
-        return go.Scatter(x=xs, y=ys, name=name, text=text, mode="markers", **kw)
+        return {"type": "scatter", "x": list(xs), "y": list(ys), "name": name, "text": text,
+                "mode": "markers", **kw}  # fmt: skip
 
-    def states(fig: Any, trials: Any, x: Any, y: Any) -> None:
+    def states(fig: dict[str, Any], trials: Any, x: Any, y: Any) -> None:
         for state, color in _COLORS.items():
             shown = [t for t in trials if t.state == state]
             if shown:
-                fig.add_trace(trace(shown, [x(t) for t in shown], [y(t) for t in shown],
-                                    state.lower(), marker={"color": color, "size": 9}))  # fmt: skip
+                fig["data"].append(trace(shown, [x(t) for t in shown], [y(t) for t in shown],
+                                         state.lower(), marker={"color": color, "size": 9}))  # fmt: skip
         if best is not None and best in trials:
-            fig.add_trace(trace([best], [x(best)], [y(best)], f"best (trial {best.trial_id})",
-                                marker=_BEST))  # fmt: skip
+            fig["data"].append(trace([best], [x(best)], [y(best)], f"best (trial {best.trial_id})",
+                                     marker=_BEST))  # fmt: skip
 
-    fig = go.Figure()
+    fig = _figure(xaxis=_axis("trial"), yaxis=_axis(first.metric_id))
     states(fig, measured, _trial_x, lambda t: t.values[first.metric_id])
-    fig.update_layout(xaxis_title="trial", yaxis_title=first.metric_id)
     figures.append(("Optimisation history", fig))
 
     curves = learning_curves(results)
     if curves:
-        fig = go.Figure()
+        fig = _figure(xaxis=_axis("step"), yaxis=_axis(first.metric_id))
         for c in curves:
             wide = best is not None and c.trial_id == best.trial_id
-            fig.add_trace(go.Scatter(x=c.steps, y=c.values, mode="lines+markers",
-                name=f"trial {c.trial_id} ({c.state.lower()})" + (" best" if wide else ""),
-                line={"color": "black" if wide else _COLORS.get(c.state, "#999"),
-                      "width": 3 if wide else 1.5}))  # fmt: skip
+            fig["data"].append({"type": "scatter", "x": list(c.steps), "y": list(c.values),
+                "mode": "lines+markers",
+                "name": f"trial {c.trial_id} ({c.state.lower()})" + (" best" if wide else ""),
+                "line": {"color": "black" if wide else _COLORS.get(c.state, "#999"),
+                         "width": 3 if wide else 1.5}})  # fmt: skip
         stopped = [c for c in curves if c.state == "STOPPED"]
         if stopped:
-            fig.add_trace(go.Scatter(x=[c.steps[-1] for c in stopped],
-                y=[c.values[-1] for c in stopped], mode="markers", name="stopped here",
-                text=[f"trial {c.trial_id}" for c in stopped],
-                marker={"symbol": "x", "size": 12, "color": "#d62728"}))  # fmt: skip
-        fig.update_layout(xaxis_title="step", yaxis_title=first.metric_id)
+            fig["data"].append({"type": "scatter", "x": [c.steps[-1] for c in stopped],
+                "y": [c.values[-1] for c in stopped], "mode": "markers", "name": "stopped here",
+                "text": [f"trial {c.trial_id}" for c in stopped],
+                "marker": {"symbol": "x", "size": 12, "color": "#d62728"}})  # fmt: skip
         figures.append(("Learning curves", fig))
 
     for metric_id, ranked in param_importances(results).items():
         names = list(ranked)[::-1]
-        fig = go.Figure(go.Bar(x=[ranked[n] for n in names], y=names, orientation="h"))
-        fig.update_layout(xaxis_title="importance (Optuna, PED-ANOVA)", xaxis_range=[0, 1])
+        fig = _figure(xaxis=_axis("importance (Optuna, PED-ANOVA)", range=[0, 1]))
+        fig["data"].append({"type": "bar", "x": [ranked[n] for n in names], "y": names,
+                            "orientation": "h"})  # fmt: skip
         figures.append((f"Parameter importances for {metric_id}", fig))
 
     if results.parameters:
         columns = parallel_columns(results.parameters, first, measured)
-        fig = go.Figure()
+        fig = _figure(yaxis={"showticklabels": False, "range": [-0.05, 1.05]}, annotations=[])
         values = [t.values[first.metric_id] for t in measured]
         low, high = min(values), max(values)
         for i, t in enumerate(measured):
@@ -102,46 +118,45 @@ def report_figures(results: StudyResults) -> list[tuple[str, Any]]:
             share = 0.5 if high == low else (values[i] - low) / (high - low)
             if first.goal == "MINIMIZE":
                 share = 1 - share
-            fig.add_trace(go.Scatter(x=[col.label for col in columns],
-                y=[col.heights[i] for col in columns], mode="lines+markers",
-                name=f"trial {t.trial_id}" + (" best" if wide else ""),
-                hovertext=f"trial {t.trial_id}: {first.metric_id}={values[i]:.6g}",
-                line={"color": "black" if wide else f"hsl({int(240 - 200 * share)},70%,45%)",
-                      "width": 4 if wide else 1.5},
-                marker=_BEST if wide else {"size": 4}))  # fmt: skip
-        fig.update_layout(yaxis={"showticklabels": False, "range": [-0.05, 1.05]})
+            fig["data"].append({"type": "scatter", "x": [col.label for col in columns],
+                "y": [col.heights[i] for col in columns], "mode": "lines+markers",
+                "name": f"trial {t.trial_id}" + (" best" if wide else ""),
+                "hovertext": f"trial {t.trial_id}: {first.metric_id}={values[i]:.6g}",
+                "line": {"color": "black" if wide else f"hsl({int(240 - 200 * share)},70%,45%)",
+                         "width": 4 if wide else 1.5},
+                "marker": _BEST if wide else {"size": 4}})  # fmt: skip
         for x, column in enumerate(columns):
             for height, label in column.ticks:
-                fig.add_annotation(x=x, y=height, text=label, showarrow=False, xanchor="left",
-                                   xshift=4, font={"size": 10})  # fmt: skip
+                fig["layout"]["annotations"].append({"x": x, "y": height, "text": label,
+                    "showarrow": False, "xanchor": "left", "xshift": 4, "font": {"size": 10}})  # fmt: skip
         figures.append(("Parallel coordinates (colour: the first metric, red is best)", fig))
 
     if len(results.metrics) > 1:
         second = results.metrics[1]
-        fig = go.Figure()
+        fig = _figure(xaxis=_axis(first.metric_id), yaxis=_axis(second.metric_id))
         states(fig, measured, lambda t: t.values[first.metric_id],
                lambda t: t.values[second.metric_id])  # fmt: skip
         front = sorted(results.pareto_front(), key=lambda t: t.values[first.metric_id])
-        fig.add_trace(trace(front, [t.values[first.metric_id] for t in front],
-                            [t.values[second.metric_id] for t in front], "Pareto front",
-                            line={"color": "#d62728"}))  # fmt: skip
-        fig.data[-1].mode = "lines+markers"
-        fig.update_layout(xaxis_title=first.metric_id, yaxis_title=second.metric_id)
+        fig["data"].append(trace(front, [t.values[first.metric_id] for t in front],
+                                 [t.values[second.metric_id] for t in front], "Pareto front",
+                                 line={"color": "#d62728"}))  # fmt: skip
+        fig["data"][-1]["mode"] = "lines+markers"
         figures.append(("Pareto front", fig))
 
     for p in results.parameters:
         axis = parameter_axis(p)
         shown = [t for t in measured if p.parameter_id in t.parameters]
-        fig = go.Figure()
-        states(fig, shown, lambda t: axis.position(t.parameters[p.parameter_id]),
-               lambda t: t.values[first.metric_id])  # fmt: skip
-        xaxis: dict[str, Any] = {"title": p.parameter_id, "type": "log" if axis.log else "linear"}
+        xaxis = _axis(p.parameter_id, type="log" if axis.log else "linear")
         if axis.categorical:
             xaxis.update(tickvals=[v for v, _ in axis.ticks], ticktext=[t for _, t in axis.ticks])
-        fig.update_layout(xaxis=xaxis, yaxis_title=first.metric_id)
+        fig = _figure(xaxis=xaxis, yaxis=_axis(first.metric_id))
+        states(fig, shown, lambda t: axis.position(t.parameters[p.parameter_id]),
+               lambda t: t.values[first.metric_id])  # fmt: skip
         figures.append((f"{first.metric_id} against {p.parameter_id}", fig))
-    for _, fig in figures:
-        fig.update_layout(height=420, margin={"t": 30, "b": 50}, template="plotly_white")
+    if figures:
+        template = _template()
+        for _, fig in figures:
+            fig["layout"].update(height=420, margin={"t": 30, "b": 50}, template=template)
     return figures
 
 
@@ -182,6 +197,7 @@ def write_report(results: StudyResults, path: str | Path) -> Path:
         >>> "<table id='trials'>" in out.read_text()
         True
     """
+    from plotly.io import to_html  # type: ignore[import-untyped]
     from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
     path = Path(path)
@@ -198,7 +214,7 @@ def write_report(results: StudyResults, path: str | Path) -> Path:
     if results.measured():
         note = importance_note(results)
         for title, fig in report_figures(results):
-            div = fig.to_html(full_html=False, include_plotlyjs=False)
+            div = to_html(fig, full_html=False, include_plotlyjs=False, validate=False)
             parts.append(f"<h2>{html.escape(title)}</h2>{div}")
         if note is not None:
             parts.append(f"<p class='note'>{html.escape(note)}</p>")
