@@ -185,3 +185,35 @@ def test_python_m_vertex_hydra_check() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "OK: every parameter reaches the config as intended." in done.stdout
+
+
+def test_the_program_leaves_with_the_status_and_every_line_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``console_main`` skips the interpreter's teardown, but not the flush: a pipe gets all."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "vertex_hydra", "check", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert help_text.returncode == 0
+    assert main(["check", "--help"]) == 0
+    assert help_text.stdout == capsys.readouterr().out
+    missing = subprocess.run(
+        [sys.executable, "-m", "vertex_hydra", "check", str(tmp_path / "nope.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("vertex-hydra check: error: ")
+    assert missing.stderr.endswith("\n") and "nope.yaml" in missing.stderr
+
+
+def test_a_profiler_still_gets_its_file(tmp_path: Path) -> None:
+    """Under a profiler or tracer the normal exit runs, so cProfile writes its output."""
+    out = tmp_path / "prof.out"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "vertex_hydra", "--version"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"vertex-hydra {__version__}\n"
+    assert out.stat().st_size > 0

@@ -1,7 +1,5 @@
 """``python -m vertex_hydra`` runs the ``vertex-hydra`` command line."""
 
-import sys
+from vertex_hydra.cli import console_main
 
-from vertex_hydra.cli import main
-
-sys.exit(main())
+console_main()
