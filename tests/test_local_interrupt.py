@@ -141,7 +141,7 @@ def test_resume_after_the_runner_was_killed(tmp_path: Path) -> None:
     runner.kill()  # no chance to clean up: the store keeps trial 1 RUNNING
     runner.communicate(timeout=30)
     (started,) = read_log(tmp_path)
-    _wait_for(lambda: not _alive(started["pid"]), timeout=10)  # PR_SET_PDEATHSIG
+    _wait_for(lambda: not _alive(started["pid"]), timeout=10)  # the study's Watchdog ends it
     resumed = _run(job, "--resume")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
