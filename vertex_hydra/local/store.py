@@ -160,6 +160,7 @@ class Store:
         self._rdb = storage
         self.space = SearchSpace(job.parameters, job.algorithm)
         self._live: dict[int, Any] = {}  # number -> optuna.Trial, while it runs
+        self._results: StudyResults | None = None  # read back after each write of ours
 
     @classmethod
     def open(cls, workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -> Store:
@@ -215,6 +216,7 @@ class Store:
         params = self.space.to_vertex(trial.params)
         trial.set_user_attr("vertex_parameters", params)
         self._live[trial.number] = trial
+        self._results = None
         return StoredTrial(trial.number, str(trial.number + 1), params)
 
     def record(self, trial: StoredTrial, result: TrialResult) -> None:
@@ -222,6 +224,7 @@ class Store:
         from optuna.trial import TrialState
 
         live = self._live.pop(trial.number)
+        self._results = None
         if len(self.job.metrics) == 1:
             first = self.job.metrics[0].metric_id
             for m in result.measurements:
@@ -251,6 +254,7 @@ class Store:
 
         number = trial if isinstance(trial, int) else trial.number
         self._live.pop(number, None)
+        self._results = None
         frozen = self.study.get_trials(deepcopy=False)[number]
         if frozen.state != TrialState.RUNNING:
             return
@@ -271,9 +275,18 @@ class Store:
         return [str(n + 1) for n in stale]
 
     def results(self) -> StudyResults:
-        """The study's recorded and running trials (interrupted ones left out)."""
-        trials = [r for t in self._trials() if (r := self._result(t)) is not None]
-        return StudyResults(metrics=self.job.metrics, parameters=self.job.parameters, trials=trials)
+        """The study's recorded and running trials (interrupted ones left out).
+
+        Read from the file after each change this store makes (the study's
+        lock keeps every other writer out), and served from that reading until
+        the next change: the progress display asks every second.
+        """
+        if self._results is None:
+            trials = [r for t in self._trials() if (r := self._result(t)) is not None]
+            self._results = StudyResults(
+                metrics=self.job.metrics, parameters=self.job.parameters, trials=trials
+            )
+        return self._results
 
     def _result(self, t: Any) -> TrialResult | None:
         from optuna.trial import TrialState
@@ -341,6 +354,7 @@ class Store:
         self._rdb.engine.dispose()
         os.replace(new, self.path)
         self._rdb = _storage(self.path)
+        self._results = None
         self.study = optuna.load_study(
             study_name=STUDY_NAME, storage=self._rdb, sampler=self.study.sampler
         )
