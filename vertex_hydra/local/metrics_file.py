@@ -150,6 +150,7 @@ class MetricLog:
         path: The metric file.
         trial_id: The trial's ``CLOUD_ML_TRIAL_ID``; lines of another trial are
             ignored (None: keep every line).
+        keep: How many reports of one tag to keep (:data:`KEEP_PER_TAG`).
 
     Attributes:
         notes: What the reads found worth telling the user, each said once.
@@ -168,8 +169,11 @@ class MetricLog:
         (False, ["metric file ... has lines of trial '9' (not this trial, '1'): they are ignored"])
     """
 
-    def __init__(self, path: str | Path, trial_id: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, trial_id: str | None = None, *, keep: int = KEEP_PER_TAG
+    ) -> None:
         self.path = Path(path)
+        self.keep = keep
         self.trial_id = trial_id
         self.notes: list[str] = []
         self._seen: dict[tuple[float, int, str, float], Report] = {}
@@ -239,17 +243,17 @@ class MetricLog:
             self._seen[key] = report
             added = True
             count = self._count[report.tag] = self._count.get(report.tag, 0) + 1
-            if count > KEEP_PER_TAG + KEEP_PER_TAG // 10:
+            if count > self.keep + self.keep // 10:
                 self._drop(report.tag)
         if text.endswith("\n") or not text:
             self._stamp = stamp  # a cut line will be rewritten: read it again next time
         return added
 
     def _drop(self, tag: str) -> None:
-        """Drop the tag's oldest reports down to :data:`KEEP_PER_TAG`, keeping the extremes."""
+        """Drop the tag's oldest reports down to ``keep``, keeping the extremes."""
         mine = sorted(((_order(r), k) for k, r in self._seen.items() if r.tag == tag))
-        gone = [self._seen.pop(k) for _, k in mine[: len(mine) - KEEP_PER_TAG]]
-        self._count[tag] = KEEP_PER_TAG
+        gone = [self._seen.pop(k) for _, k in mine[: len(mine) - self.keep]]
+        self._count[tag] = self.keep
         self._dropped[tag] = max(self._dropped.get(tag, mine[0][0]), mine[len(gone) - 1][0])
         finite = [r for r in gone + self._extremes.get(tag, []) if math.isfinite(r.value)]
         if finite:
