@@ -253,7 +253,9 @@ def test_a_running_trials_cut_last_line_is_skipped_and_the_final_read_takes_it(
 def test_lines_of_another_trial_are_ignored_with_a_note(tmp_path: Path) -> None:
     results, notes = _hand_written_study(
         tmp_path,
-        _line(1, 0.5) + _line(2, 123.0, trial="999") + _line(3, 0.25).replace(', "trial": "{trial}"', ""),
+        _line(1, 0.5)
+        + _line(3, 0.25).replace(', "trial": "{trial}"', "")
+        + _line(4, 123.0, trial="999"),  # the last line, and the best
         ends_with_newline=True,
     )
     [trial] = results.trials
