@@ -14,8 +14,7 @@ import yaml
 from local_support import PYTHON, write_job
 
 from vertex_hydra.jobspec import MetricSpec, load_job
-from vertex_hydra.local import Study, StudyObserver
-from vertex_hydra.local import metrics_file
+from vertex_hydra.local import Study, StudyObserver, metrics_file
 from vertex_hydra.local.metrics_file import (
     KEEP_PER_TAG,
     TAIL_BYTES,
@@ -27,6 +26,7 @@ from vertex_hydra.local.metrics_file import (
 )
 from vertex_hydra.local.stopping import should_stop
 from vertex_hydra.report import RESERVED_FIELDS
+from vertex_hydra.results import StudyResults
 
 ACC = MetricSpec("val/acc", "MAXIMIZE")
 LOSS = MetricSpec("val_loss", "MINIMIZE")
@@ -198,7 +198,9 @@ class Notes(StudyObserver):
         self.notes.append(text)
 
 
-def _hand_written_study(tmp_path: Path, lines: str, *, ends_with_newline: bool) -> tuple:
+def _hand_written_study(
+    tmp_path: Path, lines: str, *, ends_with_newline: bool
+) -> tuple[StudyResults, list[str]]:
     """One trial whose script writes ``lines`` (``{trial}`` is its own id) to its metric file."""
     script = tmp_path / "writer.py"
     script.write_text(
@@ -211,7 +213,11 @@ def _hand_written_study(tmp_path: Path, lines: str, *, ends_with_newline: bool) 
             """
         )
     )
-    job = write_job(tmp_path, [{"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}], max_trials=1)
+    job = write_job(
+        tmp_path,
+        [{"parameterId": "x", "doubleValueSpec": {"minValue": 0, "maxValue": 1}}],
+        max_trials=1,
+    )
     spec = yaml.safe_load(job.read_text())
     spec["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"] = {
         "imageUri": "img",
@@ -226,7 +232,10 @@ def _hand_written_study(tmp_path: Path, lines: str, *, ends_with_newline: bool) 
 def _line(step: int, value: float, trial: str = "{trial}", stamp: float | None = None) -> str:
     entry: dict[str, object] = {"global_step": str(step), "trial": trial, "score": str(value)}
     entry["timestamp"] = stamp if stamp is not None else 1000.0 + step
-    return json.dumps(entry).replace("{", "{{").replace("}", "}}").replace("{{trial}}", "{trial}") + "\n"
+    return (
+        json.dumps(entry).replace("{", "{{").replace("}", "}}").replace("{{trial}}", "{trial}")
+        + "\n"
+    )
 
 
 def test_an_exited_trials_last_line_without_newline_is_read(tmp_path: Path) -> None:
@@ -242,7 +251,9 @@ def test_a_running_trials_cut_last_line_is_skipped_and_the_final_read_takes_it(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "m"
-    path.write_text('{"global_step": "1", "timestamp": 1, "acc": "0.5"}\n{"global_step": "2", "acc": "0.7"}')
+    path.write_text(
+        '{"global_step": "1", "timestamp": 1, "acc": "0.5"}\n{"global_step": "2", "acc": "0.7"}'
+    )
     log = MetricLog(path)
     assert log.refresh() is True
     assert [r.value for r in log.reports] == [0.5]  # the cut line may still be being written
@@ -260,8 +271,12 @@ def test_lines_of_another_trial_are_ignored_with_a_note(tmp_path: Path) -> None:
     )
     [trial] = results.trials
     assert (trial.state, trial.values) == ("SUCCEEDED", {"score": 0.25})  # no "trial": taken
-    assert [(m.step, m.values) for m in trial.measurements] == [(1, {"score": 0.5}), (3, {"score": 0.25})]
-    assert results.best() is not None and results.best().values == {"score": 0.25}
+    assert [(m.step, m.values) for m in trial.measurements] == [
+        (1, {"score": 0.5}),
+        (3, {"score": 0.25}),
+    ]
+    best = results.best()
+    assert best is not None and best.values == {"score": 0.25}  # not trial 999's 123
     assert notes == [
         f"trial 1: metric file {tmp_path / 'w' / 'trials' / '1' / 'output.metrics'} has lines "
         "of trial '999' (not this trial, '1'): they are ignored"
@@ -316,7 +331,9 @@ def test_a_huge_file_is_read_from_its_tail_with_one_note(tmp_path: Path) -> None
     with path.open("w") as handle:
         for step in range(1, n + 1):
             value = 99.0 if step == 5 else step / n  # the best is early, far from the tail
-            handle.write(json.dumps({"global_step": str(step), "timestamp": step, "acc": str(value)}) + "\n")
+            handle.write(
+                json.dumps({"global_step": str(step), "timestamp": step, "acc": str(value)}) + "\n"
+            )
     assert path.stat().st_size > 2 * TAIL_BYTES
     log = MetricLog(path, trial_id="1")
     assert log.refresh() is True
@@ -357,7 +374,9 @@ def test_each_tag_keeps_a_bounded_number_of_reports_and_its_extremes(
 
 def test_dropped_reports_are_not_taken_again_from_the_same_file(tmp_path: Path) -> None:
     path = tmp_path / "m"
-    path.write_text("".join(f'{{"global_step": "{i}", "timestamp": {i}, "acc": "{i}"}}\n' for i in range(1, 11)))
+    path.write_text(
+        "".join(f'{{"global_step": "{i}", "timestamp": {i}, "acc": "{i}"}}\n' for i in range(1, 11))
+    )
     log = MetricLog(path, keep=3)
     log.refresh()
     kept = [r.step for r in log.reports]
@@ -369,6 +388,6 @@ def test_dropped_reports_are_not_taken_again_from_the_same_file(tmp_path: Path) 
 def test_the_reserved_fields_are_the_writers() -> None:
     assert not hasattr(metrics_file, "_FIELDS")
     assert RESERVED_FIELDS == {"checkpoint_path", "global_step", "timestamp", "trial"}
-    assert parse_reports('{"trial": "1", "checkpoint_path": "", "global_step": "1", "acc": 1}\n') == [
-        Report(1, 0.0, "acc", 1.0)
-    ]
+    assert parse_reports(
+        '{"trial": "1", "checkpoint_path": "", "global_step": "1", "acc": 1}\n'
+    ) == [Report(1, 0.0, "acc", 1.0)]

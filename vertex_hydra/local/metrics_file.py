@@ -87,9 +87,7 @@ def _order(report: Report) -> tuple[float, int]:
     return (report.timestamp, report.step)
 
 
-def _parse(
-    text: str, trial_id: str | None, final: bool
-) -> tuple[list[Report], set[str]]:
+def _parse(text: str, trial_id: str | None, final: bool) -> tuple[list[Report], set[str]]:
     """The reports in ``text`` and the other trial ids whose lines were ignored."""
     reports: list[Report] = []
     others: set[str] = set()
