@@ -208,7 +208,7 @@ class ReplicaTrial:
                 ) from None
             self.replicas.append(Replica(name, process))
         self.chief = self.replicas[0]
-        self.log = MetricLog(folder / self.chief.name / "output.metrics")
+        self.log = MetricLog(folder / self.chief.name / "output.metrics", trial_id=trial.trial_id)
         self._ids = [m.metric_id for m in job.metrics]
 
     def _kill_all(self) -> None:
@@ -252,6 +252,11 @@ class ReplicaTrial:
         """See :meth:`TrialRun.measurements`."""
         return curve(self.log.reports, self._ids, self.chief.process.started_wall)
 
+    @property
+    def notes(self) -> list[str]:
+        """See :meth:`TrialRun.notes` (the chief's metric file)."""
+        return self.log.notes
+
     def stop(self, grace: float) -> None:
         """See :meth:`TrialRun.stop`: every replica that still runs."""
         for replica in self.replicas:
@@ -270,7 +275,7 @@ class ReplicaTrial:
         """See :meth:`TrialRun.outcome`: the chief's metric file, the failing replica's error."""
         codes = [replica.process.poll() for replica in self.replicas]
         assert None not in codes, "outcome() of a trial that still runs"
-        self.log.refresh(force=True)  # a last rewrite may keep the size and the mtime tick
+        self.log.refresh(final=True)  # the chief has exited: its last line is complete
         culprit = self.failed or self.chief
         code = culprit.process.poll()
         assert code is not None

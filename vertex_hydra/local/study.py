@@ -360,7 +360,10 @@ class Study:
             self.store.interrupt(trial)
             self.observer.trial_interrupted(trial.trial_id, r.run.seconds)
             return
-        self._record(r.run.outcome(stopped_early=r.stop_reason == "rule"), trial)
+        result = r.run.outcome(stopped_early=r.stop_reason == "rule")
+        for text in r.run.notes:  # e.g. lines of another trial in its metric file
+            self.observer.note(f"trial {trial.trial_id}: {text}")
+        self._record(result, trial)
 
     def _record(self, result: TrialResult, trial: StoredTrial) -> None:
         self.store.record(trial, result)

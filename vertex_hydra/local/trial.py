@@ -111,6 +111,11 @@ class TrialRun(Protocol):
         """Every measurement read so far, by step."""
         ...
 
+    @property
+    def notes(self) -> list[str]:
+        """What reading the trial's metric file found worth telling the user (each once)."""
+        ...
+
     def stop(self, grace: float) -> None:
         """Ask the trial to end (SIGTERM), and force it (SIGKILL) after ``grace`` seconds."""
         ...
@@ -214,7 +219,7 @@ class ProcessTrial:
         argv = job.trial_argv(trial.parameters)
         # A folder left by an earlier study in this workdir must not lend its reports.
         metric_file.unlink(missing_ok=True)
-        self.log = MetricLog(metric_file)
+        self.log = MetricLog(metric_file, trial_id=trial.trial_id)
         try:
             self.process = TrialProcess(argv, env, job.working_dir, folder)
         except OSError as error:
@@ -247,6 +252,11 @@ class ProcessTrial:
         """See :meth:`TrialRun.measurements`."""
         return curve(self.log.reports, self._ids, self.process.started_wall)
 
+    @property
+    def notes(self) -> list[str]:
+        """See :meth:`TrialRun.notes`."""
+        return self.log.notes
+
     def stop(self, grace: float) -> None:
         """See :meth:`TrialRun.stop`."""
         self.process.stop(grace)
@@ -260,7 +270,9 @@ class ProcessTrial:
         """See :meth:`TrialRun.outcome`."""
         code = self.process.poll()
         assert code is not None, "outcome() of a trial that still runs"
-        self.log.refresh(force=True)  # a last rewrite may keep the size and the mtime tick
+        # The process has exited: a last line without newline is complete, and a last
+        # rewrite may have kept the size and the mtime tick.
+        self.log.refresh(final=True)
         if self.timed_out:
             return TrialResult(
                 self.trial.trial_id,
