@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -41,7 +40,12 @@ from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.local.metrics_file import MetricLog, curve
 from vertex_hydra.local.store import StoredTrial
 from vertex_hydra.local.trial import TrialRun, TrialStartError, conclude, trial_timeout
-from vertex_hydra.local.trial_process import TrialProcess, describe_exit
+from vertex_hydra.local.trial_process import (
+    GRACE_SECONDS,
+    TrialProcess,
+    describe_exit,
+    inherited_environment,
+)
 from vertex_hydra.results import Measurement, TrialResult
 
 __all__ = [
@@ -53,10 +57,6 @@ __all__ = [
     "replica_environment",
 ]
 
-_GRACE = 5.0  # SIGTERM, then SIGKILL this many seconds later
-#: Inherited variables a replica must not see: Vertex sets its own, and a
-#: launcher's leftovers would place the replica in another world.
-_VERTEX_PREFIXES = ("CLOUD_ML_", "AIP_")
 DISTRIBUTED_VARIABLES = frozenset(
     {
         "CLUSTER_SPEC",
@@ -166,11 +166,8 @@ class ReplicaTrial:
         self.job, self.trial = job, trial
         workers = job.replica_counts[1]
         hosts = [f"127.0.0.1:{free_port()}" for _ in range(1 + workers)]
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(_VERTEX_PREFIXES) and k not in DISTRIBUTED_VARIABLES
-        }
+        # A launcher's leftovers would place the replica in another world.
+        base = inherited_environment(DISTRIBUTED_VARIABLES)
         self.replicas: list[Replica] = []
         self.failed: Replica | None = None
         self.timeout = trial_timeout(job)
@@ -227,12 +224,12 @@ class ReplicaTrial:
             for replica, code in zip(self.replicas, codes):
                 if code not in (None, 0) and not replica.process.stop_requested:
                     self.failed = replica
-                    self.stop(_GRACE)
+                    self.stop(GRACE_SECONDS)
                     break
         if codes[0] is not None and not all(r.process.stop_requested for r in self.replicas):
             for replica, code in zip(self.replicas[1:], codes[1:]):
                 if code is None and not replica.process.stop_requested:
-                    replica.process.stop(_GRACE)  # Vertex ends a trial with its chief
+                    replica.process.stop(GRACE_SECONDS)  # Vertex ends a trial with its chief
         ended = all(code is not None for code in codes)
         if (
             not ended
@@ -241,7 +238,7 @@ class ReplicaTrial:
             and time.monotonic() - self.chief.process.started > self.timeout
         ):
             self.timed_out = True
-            self.stop(_GRACE)
+            self.stop(GRACE_SECONDS)
         return ended
 
     def refresh(self) -> bool:

@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -33,7 +32,12 @@ from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.local import reaper
 from vertex_hydra.local.metrics_file import MetricLog, curve, final_measurement
 from vertex_hydra.local.store import StoredTrial
-from vertex_hydra.local.trial_process import TrialProcess, describe_exit
+from vertex_hydra.local.trial_process import (
+    GRACE_SECONDS,
+    TrialProcess,
+    describe_exit,
+    inherited_environment,
+)
 from vertex_hydra.results import Measurement, TrialResult
 
 __all__ = [
@@ -46,10 +50,6 @@ __all__ = [
     "launcher_for",
     "trial_timeout",
 ]
-
-_TIMEOUT_GRACE = 5.0  # SIGTERM, then SIGKILL this many seconds later
-#: Environment variables of this process that a trial must not inherit (Vertex sets its own).
-_VERTEX_PREFIXES = ("CLOUD_ML_", "AIP_")
 
 
 def trial_timeout(job: JobSpec) -> float | None:
@@ -203,7 +203,7 @@ class ProcessTrial:
         self.job, self.trial = job, trial
         folder = workdir / "trials" / trial.trial_id
         metric_file = folder / "output.metrics"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_VERTEX_PREFIXES)}
+        env = inherited_environment()
         env.update(
             job.trial_env(
                 trial.trial_id,
@@ -241,7 +241,7 @@ class ProcessTrial:
             and time.monotonic() - self.process.started > self.timeout
         ):
             self.timed_out = True
-            self.process.stop(_TIMEOUT_GRACE)
+            self.process.stop(GRACE_SECONDS)
         return ended
 
     def refresh(self) -> bool:

@@ -26,14 +26,35 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from vertex_hydra.local import reaper
 
-__all__ = ["TrialProcess", "describe_exit"]
+__all__ = ["GRACE_SECONDS", "TrialProcess", "describe_exit", "inherited_environment"]
 
 _PR_SET_PDEATHSIG = 1
+
+#: A trial asked to stop gets SIGTERM, then SIGKILL this many seconds later.
+GRACE_SECONDS = 5.0
+
+#: Variables of this process that no trial inherits: Vertex sets its own.
+_VERTEX_PREFIXES = ("CLOUD_ML_", "AIP_")
+
+
+def inherited_environment(drop: Collection[str] = ()) -> dict[str, str]:
+    """This process's environment as a trial inherits it: no Vertex variables, nothing in ``drop``.
+
+    Example:
+        >>> import os
+        >>> os.environ["CLOUD_ML_TRIAL_ID"] = "7"
+        >>> "CLOUD_ML_TRIAL_ID" in inherited_environment(), "PATH" in inherited_environment({"PATH"})
+        (False, False)
+        >>> del os.environ["CLOUD_ML_TRIAL_ID"]
+    """
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(_VERTEX_PREFIXES) and k not in drop
+    }
 
 
 def _die_with_runner() -> Callable[[], object] | None:
