@@ -120,10 +120,18 @@ class Watchdog:
             start_new_session=True,  # Ctrl-C in the terminal must not end it first
         )
 
-    def close(self) -> None:
-        """Tell the watchdog the runner ends on purpose (it still sweeps once)."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Tell the watchdog the runner ends on purpose, and wait for its last sweep.
+
+        The runner leaves only once the sweep is over, so that nothing of the
+        study, the watchdog included, is still running when the command returns.
+        """
         if self.popen.stdin is not None:
             self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass  # it goes on alone and still ends the study's processes
 
 
 def _watch(value: str) -> None:
