@@ -1,6 +1,6 @@
 """Benchmark of ``vertex-hydra local``: parallel speed-up, runner overhead, search quality.
 
-Run: ``python benchmarks/bench_local.py`` (about two minutes on 2 cores).
+Run: ``python benchmarks/bench_local.py`` (about three minutes on 2 cores).
 
 1. Wall time of 8 trials of a sleep-bound Hydra app (the tests' fixture app,
    2 s of sleep per trial) at ``--parallel 2`` against ``--parallel 1``
@@ -16,10 +16,16 @@ Run: ``python benchmarks/bench_local.py`` (about two minutes on 2 cores).
 4. Search quality on a known function, in-process through the same sampling
    layer (:mod:`vertex_hydra.local.search`): the trials the default (Bayesian, TPE)
    and RANDOM_SEARCH need to come within 1% of the optimum, median over seeds.
+5. Recording excess in a burst: 16, then 50 trials started at once (``--parallel``
+   = trials, 1 s of sleep each); for each trial, its recorded seconds minus its
+   own run (the app's first line to its last log entry, from its own log), mean
+   and max. What is left is the interpreter's start and exit and the runner's
+   polling; a lag in recording finished trials during the burst would show here.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import statistics
@@ -116,6 +122,39 @@ def _direct(job_path: Path, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def _burst(folder: Path, trials: int) -> tuple[float, float]:
+    """Run ``trials`` trials at once; return (mean, max) of recorded seconds minus own run."""
+    job = yaml.safe_load(_job(folder).read_text())
+    log = folder / "log.jsonl"
+    job["maxTrialCount"] = job["parallelTrialCount"] = trials
+    job["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["args"] = [
+        "sleep=1.0",
+        f"log={log}",
+        "hydra.run.dir=.",
+        "hydra.output_subdir=null",
+    ]
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    workdir = folder / "w"
+    subprocess.run(
+        [sys.executable, "-m", "vertex_hydra", "local", str(path), "--workdir", str(workdir)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    began = {e["trial"]: e["began"] for e in entries if e["event"] == "start"}
+    ended = {e["trial"]: e["time"] for e in entries if e["event"] == "end"}
+    study = optuna.load_study(
+        study_name="vertex-hydra-local", storage=f"sqlite:///{workdir / 'study.db'}"
+    )
+    excess = [
+        t.user_attrs["vertex"]["seconds"] - (ended[str(t.number + 1)] - began[str(t.number + 1)])
+        for t in study.trials
+    ]
+    assert len(excess) == trials
+    return statistics.mean(excess), max(excess)
+
+
 def _objective(v: dict[str, float | str]) -> float:
     """Known optimum 1.0 at lr=10**-2.5, x=0.37, depth=3 (a tuning-like landscape)."""
     lr, x, depth = float(v["lr"]), float(v["x"]), int(v["depth"])
@@ -167,6 +206,7 @@ def main() -> None:
         wall1, loop1, process1, _, _ = _study(job, 1)
         wall2, loop2, _, head, tail = _study(job, 2)
         direct = _direct(job)
+        bursts = {n: _burst(Path(tmp) / f"burst{n}", n) for n in (16, 50)}
     print(f"1. {TRIALS} trials of a sleep-bound Hydra app ({SLEEP:g} s sleep each), 2 cores:")
     print(
         f"   command wall time: --parallel 1 {wall1:.1f} s, --parallel 2 {wall2:.1f} s, "
@@ -202,6 +242,9 @@ def main() -> None:
             f"   {name:24s} median {shown:>6} trials; per seed {counts} "
             f"({time.perf_counter() - start:.1f} s)"
         )
+    print("5. recording excess (recorded seconds - the trial's own run), trials started at once:")
+    for n, (mean, worst) in bursts.items():
+        print(f"   {n:2d} at once: mean {mean * 1000:.0f} ms, max {worst * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -280,7 +280,7 @@ def test_usage_errors_say_what_and_how(
     assert "already holds a study" in capsys.readouterr().err
     job.write_text(job.read_text().replace("maxValue: 1.0", "maxValue: 2.0"))
     assert _local(job, "--resume") == 2
-    assert "the job file's metrics, parameters or algorithm changed" in capsys.readouterr().err
+    assert "the job file changed since the study in" in capsys.readouterr().err
     assert _local(job, "--parallel", "0") == 2
     assert "expected a whole number of at least 1, got '0'" in capsys.readouterr().err
     import importlib.util

@@ -24,6 +24,7 @@ from vertex_hydra.errors import MissingDependencyError
 from vertex_hydra.jobspec import load_job
 from vertex_hydra.local.observer import StudyEnd
 from vertex_hydra.local.progress import Progress
+from vertex_hydra.local.store import StoreLostError
 from vertex_hydra.local.study import Study, default_workdir
 from vertex_hydra.results import render
 
@@ -149,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         0 when the study ran to its end, 1 when ``maxFailedTrialCount`` stopped
-        it, 130 or 143 when SIGINT or SIGTERM interrupted it.
+        it or its store was lost (``study.db`` deleted, replaced or made
+        unwritable while it ran: one sentence on stderr, nothing kept), 130 or
+        143 when SIGINT or SIGTERM interrupted it.
 
     Raises:
         MissingDependencyError: optuna or matplotlib is not installed.
@@ -176,7 +179,13 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
     )
-    study.run(_Console(sys.stdout, job.path, job.max_failed_trial_count))
+    console = _Console(sys.stdout, job.path, job.max_failed_trial_count)
+    try:
+        study.run(console)
+    except StoreLostError as error:
+        console.close()
+        sys.stderr.write(f"vertex-hydra local: error: {error}\n")
+        return 1
     if study.end_reason == "interrupted":
         return _SIGNAL_EXIT.get(study.signal or "", 130)
     return _EXIT[study.end_reason or "completed"]

@@ -9,8 +9,15 @@ measurement is also an Optuna intermediate value (step -> the first metric), so
 Optuna's plots and optuna-dashboard show learning curves (single-metric studies:
 Optuna keeps no intermediate values for several objectives). SUCCEEDED and STOPPED
 trials are COMPLETE in Optuna (their final measurement guides the sampler),
-FAILED and INFEASIBLE are FAIL. The study's attributes hold ``job`` (what must not
-change on resume), ``max_trials`` (the last ``--max-trials``) and ``layout``.
+FAILED and INFEASIBLE are FAIL. The study's attributes hold ``fields`` (what must not
+change on resume: :func:`job_fields`; older stores hold ``job``, the raw
+metrics, parameters and algorithm, and get ``fields`` on their first resume),
+``max_trials`` (the last ``--max-trials``) and ``layout``.
+
+A lost store: every write first checks that ``study.db`` is still the file the
+study opened (same device and inode, a regular file, writable), and a write
+that fails is checked again; either way :class:`StoreLostError` says so in one
+sentence, instead of SQLite's or Optuna's error.
 
 Resume semantics: a trial that was running when the study was interrupted (by a
 signal, or because the runner was killed and left it RUNNING) has its parameters
@@ -35,22 +42,60 @@ import copy
 import json
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vertex_hydra.errors import ConfigurationError
-from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.errors import ConfigurationError, VertexHydraError
+from vertex_hydra.jobspec import JobSpec, _parameter
 from vertex_hydra.local.search import SearchSpace, directions, make_sampler
 from vertex_hydra.results import Measurement, StudyResults, TrialResult
 
-__all__ = ["LAYOUT", "STORE_FILE", "STUDY_NAME", "Store", "StoredTrial", "check_store"]
+__all__ = [
+    "LAYOUT",
+    "STORE_FILE",
+    "STUDY_NAME",
+    "Store",
+    "StoreLostError",
+    "StoredTrial",
+    "changed_fields",
+    "check_store",
+    "job_fields",
+]
 
 STUDY_NAME = "vertex-hydra-local"
 STORE_FILE = "study.db"
 #: The version of the store's layout written by this vertex-hydra.
 LAYOUT = 2
+
+
+class StoreLostError(VertexHydraError, RuntimeError):
+    """The study's ``study.db`` was deleted, replaced or made unwritable while the study ran.
+
+    Nothing more can be recorded: the study ends its trials and stops, and keeps
+    no results. The message is one sentence naming the file.
+
+    Example:
+        >>> print(StoreLostError.for_path(Path("w/study.db"), "was deleted"))  # doctest: +ELLIPSIS
+        the study's store w/study.db was deleted while the study ran: ...
+    """
+
+    @classmethod
+    def for_path(cls, db: Path, what: str) -> StoreLostError:
+        """The error for ``db``; ``what`` says what happened to it (``"was deleted"``)."""
+        return cls(
+            f"the study's store {db} {what} while the study ran: its running trials were "
+            "ended and no result of this run is kept. Fix: leave the study folder alone while a "
+            "study runs, then start again (another --workdir, or --resume if the file is back)."
+        )
+
+
+def _identity(db: Path) -> tuple[int, int]:
+    st = os.stat(db)
+    return st.st_dev, st.st_ino
 
 
 def _connect(db: Path) -> sqlite3.Connection:
@@ -71,10 +116,123 @@ def _storage(db: Path) -> Any:
     )
 
 
-def _fingerprint(job: JobSpec) -> str:
+def _legacy_fingerprint(job: JobSpec) -> str:
+    """What stores written before ``fields`` keep in their ``job`` attribute (the raw text)."""
     study = job.raw.get("studySpec", {})
     keys = ("metrics", "parameters", "algorithm")
     return json.dumps({k: study.get(k) for k in keys}, sort_keys=True, default=str)
+
+
+def _normal(value: Any) -> Any:
+    """``value`` with every number a float, every mapping's unset (``None``) keys dropped."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _normal(v) for k, v in sorted(value.items()) if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    return str(value)
+
+
+def _proto3(value: Any) -> Any:
+    """A stopping spec as Vertex AI reads it: fields at their default (false, 0, "") are unset."""
+    if isinstance(value, Mapping):
+        return {k: _proto3(v) for k, v in value.items() if v not in (None, False, 0, "", [])}
+    return value
+
+
+def _parameter_fields(prefix: str, raw: Mapping[str, Any], out: dict[str, Any]) -> None:
+    spec = _parameter(raw)
+    name = f"{prefix}[{spec.parameter_id}]"
+    out[f"{name}.type"] = spec.kind
+    if spec.min_value is not None or spec.max_value is not None:
+        out[f"{name}.minValue"] = _normal(spec.min_value)
+        out[f"{name}.maxValue"] = _normal(spec.max_value)
+    if spec.values:
+        out[f"{name}.values"] = sorted(_normal(list(spec.values)), key=str)
+    out[f"{name}.scaleType"] = spec.scale_type
+    for child in raw.get("conditionalParameterSpecs") or []:
+        child_spec = child.get("parameterSpec") or {}
+        child_name = f"{name}.conditionalParameterSpecs"
+        _parameter_fields(child_name, child_spec, out)
+        for key in ("parentDiscreteValues", "parentIntValues", "parentCategoricalValues"):
+            if child.get(key) is not None:
+                values = _normal((child[key] or {}).get("values") or [])
+                out[f"{child_name}[{child_spec.get('parameterId')}].{key}"] = sorted(
+                    values, key=str
+                )
+
+
+def job_fields(job: JobSpec) -> dict[str, Any]:
+    """What of the job file changes a study's results, normalized, by field name.
+
+    Two job files that mean the same (``0`` for ``0.0``, parameters in another
+    order, a default Vertex AI applies written out, comments) give the same fields;
+    ``maxTrialCount`` and ``parallelTrialCount`` are not among them.
+
+    Example:
+        >>> spec = {"studySpec": {"metrics": [{"metricId": "a", "goal": "MAXIMIZE"}],
+        ...         "parameters": [{"parameterId": "x", "doubleValueSpec": {"minValue": 0,
+        ...         "maxValue": 1}}]}, "trialJobSpec": {"workerPoolSpecs": [
+        ...         {"containerSpec": {"imageUri": "i", "command": ["t"]}}]}}
+        >>> fields = job_fields(JobSpec.from_dict(spec))
+        >>> fields["studySpec.parameters[x].maxValue"], fields["studySpec.measurementSelectionType"]
+        (1.0, 'LAST_MEASUREMENT')
+    """
+    study = job.raw.get("studySpec") or {}
+    out: dict[str, Any] = {
+        "studySpec.algorithm": job.algorithm,
+        "studySpec.measurementSelectionType": job.measurement_selection,
+    }
+    for i, metric in enumerate(job.metrics):
+        out[f"studySpec.metrics[{i}].metricId"] = metric.metric_id
+        out[f"studySpec.metrics[{i}].goal"] = metric.goal
+    for raw in study.get("parameters") or []:
+        _parameter_fields("studySpec.parameters", raw, out)
+    for key, spec in sorted(job.stopping.items()):
+        out[f"studySpec.{key}"] = _normal(_proto3(spec))
+    pools = (job.raw.get("trialJobSpec") or {}).get("workerPoolSpecs") or []
+    out["trialJobSpec.workerPoolSpecs"] = float(len(pools))
+    for i, (pool, replicas) in enumerate(zip(pools, job.replica_counts)):
+        where = f"trialJobSpec.workerPoolSpecs[{i}]"
+        out[f"{where}.replicaCount"] = float(replicas)
+        for kind, keys in (
+            ("containerSpec", ("command", "args")),
+            ("pythonPackageSpec", ("pythonModule", "args")),
+        ):
+            spec = pool.get(kind) if isinstance(pool, Mapping) else None
+            if spec is None:
+                continue
+            for key in keys:
+                value = (spec or {}).get(key)
+                written = [str(v) for v in value or []] if key != "pythonModule" else value
+                out[f"{where}.{kind}.{key}"] = written
+    return out
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The fields of :func:`job_fields` that differ, each named (with both values when short).
+
+    Example:
+        >>> changed_fields({"a.goal": "MINIMIZE", "b": [1.0]}, {"a.goal": "MAXIMIZE", "b": [2.0]})
+        ['a.goal (MINIMIZE → MAXIMIZE)', 'b']
+    """
+    shown = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if all(v is None or isinstance(v, (str, float)) for v in (old, new)):
+            shown.append(f"{key} ({_shown(old)} → {_shown(new)})")
+        else:
+            shown.append(key)
+    return shown
 
 
 def check_store(workdir: Path, *, resume: bool) -> None:
@@ -161,6 +319,57 @@ class Store:
         self.space = SearchSpace(job.parameters, job.algorithm)
         self._live: dict[int, Any] = {}  # number -> optuna.Trial, while it runs
         self._results: StudyResults | None = None  # read back after each write of ours
+        self._identity = _identity(db)
+
+    def check(self) -> None:
+        """Raise :class:`StoreLostError` unless ``study.db`` is still the file opened, writable.
+
+        Example:
+            >>> store.check()  # doctest: +SKIP
+        """
+        what = None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            what = "was deleted"
+        except OSError as error:
+            what = f"cannot be reached any more ({error.strerror or error})"
+        else:
+            if not stat.S_ISREG(st.st_mode):
+                what = "was replaced by something that is not a file"
+            elif (st.st_dev, st.st_ino) != self._identity:
+                what = "was replaced by another file"
+            elif not os.access(self.path, os.R_OK | os.W_OK) or not os.access(
+                self.path.parent, os.W_OK | os.X_OK
+            ):
+                what = "was made unwritable (it or its folder)"
+        if what is not None:
+            raise StoreLostError.for_path(self.path, what)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Check the file, run the store operation, and turn a failed write into StoreLostError."""
+        import optuna
+        import sqlalchemy.exc
+
+        self.check()
+        try:
+            yield
+        except StoreLostError:
+            raise
+        except Exception as error:
+            self.check()
+            storage_errors = (
+                sqlite3.Error,
+                sqlalchemy.exc.SQLAlchemyError,
+                optuna.exceptions.StorageInternalError,
+                OSError,
+            )
+            if not isinstance(error, storage_errors):
+                raise
+            cause = getattr(error, "orig", None) or error
+            first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            raise StoreLostError.for_path(self.path, f"could not be written ({first})") from None
 
     @classmethod
     def open(cls, workdir: Path, job: JobSpec, *, seed: int | None, resume: bool) -> Store:
@@ -168,7 +377,8 @@ class Store:
 
         Raises:
             ConfigurationError: See :func:`check_store`; or the job file's metrics,
-                parameters or algorithm changed since the study began.
+                parameters, algorithm, stopping rules or trial command changed
+                since the study began (see :func:`job_fields`).
         """
         import optuna
 
@@ -182,10 +392,21 @@ class Store:
             directions=directions(job.metrics),
             load_if_exists=resume,
         )
+        fields = job_fields(job)
         if not resume:
-            study.set_user_attr("job", _fingerprint(job))
+            study.set_user_attr("fields", fields)
             study.set_user_attr("layout", LAYOUT)
-        elif study.user_attrs.get("job") != _fingerprint(job):
+        elif "fields" in study.user_attrs:
+            changed = changed_fields(study.user_attrs["fields"], fields)
+            if changed:
+                raise ConfigurationError(
+                    f"the job file changed since the study in {workdir} began: "
+                    f"{', '.join(changed)}; its trials would not compare. Fix: restore "
+                    "these fields, or start a new study with another --workdir."
+                )
+        elif study.user_attrs.get("job") == _legacy_fingerprint(job):
+            study.set_user_attr("fields", fields)  # a store written before ``fields``
+        else:
             raise ConfigurationError(
                 f"the job file's metrics, parameters or algorithm changed since the study in "
                 f"{workdir} began; its trials would not compare. Fix: restore the job file, or "
@@ -208,23 +429,32 @@ class Store:
 
     @max_trials.setter
     def max_trials(self, value: int) -> None:
-        self.study.set_user_attr("max_trials", value)
+        with self._guard():
+            self.study.set_user_attr("max_trials", value)
 
     def ask(self) -> StoredTrial:
         """A new trial with the sampler's parameters (a queued re-run first), marked RUNNING."""
-        trial = self.study.ask(self.space.distributions())
-        params = self.space.to_vertex(trial.params)
-        trial.set_user_attr("vertex_parameters", params)
+        with self._guard():
+            trial = self.study.ask(self.space.distributions())
+            params = self.space.to_vertex(trial.params)
+            trial.set_user_attr("vertex_parameters", params)
         self._live[trial.number] = trial
         self._results = None
         return StoredTrial(trial.number, str(trial.number + 1), params)
 
     def record(self, trial: StoredTrial, result: TrialResult) -> None:
-        """Store a finished trial's outcome and measurements, and tell Optuna."""
+        """Store a finished trial's outcome and measurements, and tell Optuna.
+
+        Raises:
+            StoreLostError: ``study.db`` is gone or cannot be written.
+        """
+        self._results = None
+        with self._guard():
+            self._record(self._live.pop(trial.number), result)
+
+    def _record(self, live: Any, result: TrialResult) -> None:
         from optuna.trial import TrialState
 
-        live = self._live.pop(trial.number)
-        self._results = None
         if len(self.job.metrics) == 1:
             first = self.job.metrics[0].metric_id
             for m in result.measurements:
@@ -250,11 +480,15 @@ class Store:
         The order matters: if the runner dies in between, the trial is still
         RUNNING and :meth:`requeue_stale` finishes the job without queuing twice.
         """
-        from optuna.trial import TrialState
-
         number = trial if isinstance(trial, int) else trial.number
         self._live.pop(number, None)
         self._results = None
+        with self._guard():
+            self._interrupt(number)
+
+    def _interrupt(self, number: int) -> None:
+        from optuna.trial import TrialState
+
         frozen = self.study.get_trials(deepcopy=False)[number]
         if frozen.state != TrialState.RUNNING:
             return
@@ -279,13 +513,17 @@ class Store:
 
         Read from the file after each change this store makes (the study's
         lock keeps every other writer out), and served from that reading until
-        the next change: the progress display asks every second.
+        the next change: the progress display asks every second. The file is
+        checked on every call all the same.
         """
         if self._results is None:
-            trials = [r for t in self._trials() if (r := self._result(t)) is not None]
+            with self._guard():
+                trials = [r for t in self._trials() if (r := self._result(t)) is not None]
             self._results = StudyResults(
                 metrics=self.job.metrics, parameters=self.job.parameters, trials=trials
             )
+        else:
+            self.check()
         return self._results
 
     def _result(self, t: Any) -> TrialResult | None:
@@ -353,6 +591,7 @@ class Store:
         storage.engine.dispose()
         self._rdb.engine.dispose()
         os.replace(new, self.path)
+        self._identity = _identity(self.path)
         self._rdb = _storage(self.path)
         self._results = None
         self.study = optuna.load_study(

@@ -12,6 +12,12 @@ delays recording a finished trial. SIGINT or SIGTERM stops every trial (SIGTERM,
 then SIGKILL after 5 s, or at once on a second signal) and leaves the store
 consistent; ``resume=True`` continues.
 
+A lost store (``study.db`` deleted, replaced or made unwritable while the study
+runs: :class:`~vertex_hydra.local.store.StoreLostError`) is checked for on every
+loop and every write: the running trials are ended at once (SIGKILL), nothing
+more is recorded and :meth:`Study.run` raises the error, with no
+:meth:`~vertex_hydra.local.observer.StudyObserver.study_ended`.
+
 ``maxFailedTrialCount``: the study stops once that many trials FAILED (those that
 could not start included), cancelling the running ones as Vertex AI fails the
 job; INFEASIBLE trials do not count, since they ran to the end. When it is 0
@@ -42,8 +48,9 @@ from vertex_hydra.local._guards import signals_to, workdir_lock
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.local.search import SearchSpace
 from vertex_hydra.local.stopping import rules_for
-from vertex_hydra.local.store import Store, StoredTrial, check_store
+from vertex_hydra.local.store import Store, StoredTrial, StoreLostError, check_store
 from vertex_hydra.local.trial import TrialRun, TrialStartError, launcher_for, trial_timeout
+from vertex_hydra.local.trial_process import GRACE_SECONDS
 from vertex_hydra.results import StudyResults, TrialResult
 from vertex_hydra.results.table import write_csv
 
@@ -55,7 +62,6 @@ END_REASONS = ("completed", "failures", "interrupted")
 _POLL_SECONDS = 0.01  # how soon a finished trial is noticed and the next one starts
 _CHECK_SECONDS = 0.5  # how often metric files are read (hypertune keeps only 100 reports)
 _STATUS_SECONDS = 1.0
-_GRACE_SECONDS = 5.0
 
 
 def failure_limit(job: JobSpec, max_trials: int) -> int:
@@ -149,6 +155,7 @@ class Study:
         self._running: list[_Running] = []
         self._signals = 0
         self._finished = self._failed = 0
+        self._lost: StoreLostError | None = None
 
     def _cap(self, max_trials: int) -> int:
         if self.job.algorithm == "GRID_SEARCH":
@@ -169,6 +176,8 @@ class Study:
                 runner holds it, a study is there without ``resume`` or missing with
                 it, the job file changed since the study began). Nothing is left
                 behind then: no lock, no new folder.
+            StoreLostError: ``study.db`` was deleted, replaced or made unwritable
+                while the study ran; its trials were ended and nothing is kept.
         """
         self.observer = observer or StudyObserver()
         self.job.trial_command()  # a job that cannot start fails before any trial
@@ -182,8 +191,10 @@ class Study:
                 try:
                     self.store = self._open()
                     self._loop()
+                except StoreLostError as error:
+                    self._lost = self._lost or error
                 finally:
-                    self._cancel(grace=0.0 if self._running else _GRACE_SECONDS)
+                    self._cancel(grace=0.0 if self._running else GRACE_SECONDS)
                     while self._running:
                         self._poll()
                         time.sleep(_POLL_SECONDS)
@@ -192,7 +203,9 @@ class Study:
             if created and not (self.workdir / "study.db").exists():
                 shutil.rmtree(created[-1], ignore_errors=True)
             raise
-        results = self.store.results()
+        if self._lost is not None:
+            raise self._lost
+        results = self.store.results()  # raises StoreLostError if it is lost by now
         self.end_reason = (
             "interrupted"
             if self.signal is not None
@@ -250,12 +263,12 @@ class Study:
     def _on_signal(self, signum: int) -> None:
         self._signals += 1
         self.signal = signal.Signals(signum).name
-        self._cancel(grace=0.0 if self._signals > 1 else _GRACE_SECONDS)
+        self._cancel(grace=0.0 if self._signals > 1 else GRACE_SECONDS)
 
     def _stopping(self) -> bool:
         return self.signal is not None or self._failed >= self._limit()
 
-    def _cancel(self, grace: float = _GRACE_SECONDS) -> None:
+    def _cancel(self, grace: float = GRACE_SECONDS) -> None:
         """Stop the running trials for good: they are interrupted and re-run on resume.
 
         Called from the signal handler and again on every loop, which catches a
@@ -273,7 +286,10 @@ class Study:
     def _loop(self) -> None:
         last_check = last_status = 0.0
         while True:
+            self.store.check()
             self._poll()
+            if self._lost is not None:
+                raise self._lost
             if self._stopping():
                 self._cancel()
             now = time.monotonic()
@@ -350,20 +366,26 @@ class Study:
                 reason = rule.check(curve, completed)
                 if reason is not None:
                     r.stop_reason = "rule"
-                    r.run.stop(_GRACE_SECONDS)
+                    r.run.stop(GRACE_SECONDS)
                     self.observer.trial_stopping(r.run.trial.trial_id, reason)
                     break
 
     def _finish(self, r: _Running) -> None:
         trial = r.run.trial
-        if r.stop_reason == "interrupt":
-            self.store.interrupt(trial)
-            self.observer.trial_interrupted(trial.trial_id, r.run.seconds)
-            return
-        result = r.run.outcome(stopped_early=r.stop_reason == "rule")
-        for text in r.run.notes:  # e.g. lines of another trial in its metric file
-            self.observer.note(f"trial {trial.trial_id}: {text}")
-        self._record(result, trial)
+        if self._lost is not None:
+            return  # nothing can be recorded any more
+        try:
+            if r.stop_reason == "interrupt":
+                self.store.interrupt(trial)
+                self.observer.trial_interrupted(trial.trial_id, r.run.seconds)
+                return
+            result = r.run.outcome(stopped_early=r.stop_reason == "rule")
+            for text in r.run.notes:  # e.g. lines of another trial in its metric file
+                self.observer.note(f"trial {trial.trial_id}: {text}")
+            self._record(result, trial)
+        except StoreLostError as error:
+            self._lost = error
+            self._cancel(grace=0.0)
 
     def _record(self, result: TrialResult, trial: StoredTrial) -> None:
         self.store.record(trial, result)

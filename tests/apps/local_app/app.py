@@ -2,13 +2,17 @@
 
 It reports with the real ``hypertune.HyperTune`` writer. ``act`` selects
 misbehaviour: ``crash`` exits 3 with a message on stderr, ``silent`` reports
-nothing, ``diverge`` reports NaN.
+nothing, ``diverge`` reports NaN. Each log entry has ``time`` (wall clock); the
+start entry also has ``began``, the wall time of this file's first line.
 """
+
+import time
+
+BEGAN = time.time()  # before every import: the trial's own run starts here
 
 import json
 import os
 import sys
-import time
 
 # Recorded before @vertex_compatible rewrites sys.argv: the argv exactly as started.
 ARGV = list(sys.argv[1:])
@@ -39,6 +43,7 @@ def _log(cfg: DictConfig, event: str, **extra: object) -> None:
             "x": cfg.x,
             "n": cfg.n,
             "act": cfg.act,
+            "time": time.time(),
             **extra,
         }
         with open(cfg.log, "a", encoding="utf-8") as handle:
@@ -52,7 +57,14 @@ def score(cfg: DictConfig) -> float:
 @vertex_compatible
 @hydra.main(version_base=None, config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
-    _log(cfg, "start", argv=ARGV, cwd=os.getcwd(), env={k: os.environ.get(k) for k in ENV_KEYS})
+    _log(
+        cfg,
+        "start",
+        began=BEGAN,
+        argv=ARGV,
+        cwd=os.getcwd(),
+        env={k: os.environ.get(k) for k in ENV_KEYS},
+    )
     if cfg.act == "crash":
         sys.stderr.write("RuntimeError: the fixture crashed on purpose\n")
         sys.exit(3)
