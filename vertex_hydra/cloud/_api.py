@@ -155,8 +155,10 @@ def make_client(region: str, api_endpoint: str | None = None) -> Any:
     endpoint = api_endpoint or regional_endpoint(region)
     key = os.environ.get(KEY_FILE_ENV)
     problem = None if credentials is not None or not key else key_file_problem(key)
-    if problem is not None:  # google.auth would say "not found", or raise IsADirectoryError
-        raise CloudError(_key_file_message(f"authenticate to Vertex AI at {endpoint}", key, problem))
+    if key and problem is not None:  # google.auth says "not found", or IsADirectoryError
+        raise CloudError(
+            _key_file_message(f"authenticate to Vertex AI at {endpoint}", key, problem)
+        )
     with vertex_errors(f"authenticate to Vertex AI at {endpoint}"):
         # REST: the transport gcloud uses, and one that speaks plain HTTP to a loopback fake.
         return aiplatform_v1.JobServiceClient(
