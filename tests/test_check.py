@@ -793,7 +793,8 @@ def test_a_malformed_image_is_a_problem_of_its_pool(tmp_path: Path) -> None:
     result = check_job(job)
     assert result.warnings == ()
     assert [str(p) for p in result.problems] == [
-        "job file: trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is no container image "
+        "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri: "
+        "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is no container image "
         "reference: 'gcr.io/p/plain:' has the tag '', which must be up to 128 letters, digits, "
         "'_', '.' or '-', not starting with '.' or '-'. Fix: correct it, e.g. "
         "us-central1-docker.pkg.dev/my-project/my-repo/plain:latest, or pass --image to "

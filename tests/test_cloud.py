@@ -415,6 +415,33 @@ def test_dry_run_warns_about_the_placeholder_and_still_prints_the_body(
     assert vertex.requests == []
 
 
+def test_image_option_replaces_a_malformed_image_and_check_lets_it_through(
+    vertex: FakeVertex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = read_job_file(JOB)
+    container = raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    container["imageUri"] = "gcr.io/p/digits:"
+    container["command"] = ["python", str(DIGITS / "train.py")]
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(raw))
+    assert main(["submit", str(job), "--project", "proj", "--region", REGION,
+                 "--api-endpoint", vertex.url]) == 2  # fmt: skip
+    assert capsys.readouterr().err == (
+        "vertex-hydra submit: error: trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is "
+        "no container image reference: 'gcr.io/p/digits:' has the tag '', which must be up to "
+        "128 letters, digits, '_', '.' or '-', not starting with '.' or '-'. Fix: correct it, "
+        "e.g. us-central1-docker.pkg.dev/my-project/my-repo/digits:latest, or pass --image to "
+        "'vertex-hydra submit'.\n"
+    )
+    assert _submit(vertex, "--image", "gcr.io/p/digits:v2", job=job) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("check: OK (4 compositions, ") and "imageUri" not in err
+    body = vertex.requests[0].body
+    assert body["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"] == (
+        "gcr.io/p/digits:v2"
+    )
+
+
 def test_image_option_replaces_the_placeholder(vertex: FakeVertex) -> None:
     assert _submit(vertex, "--no-check", "--image", f"gcr.io/p/i@sha256:{'ab' * 32}") == 0
     pool = vertex.requests[0].body["trialJobSpec"]["workerPoolSpecs"][0]

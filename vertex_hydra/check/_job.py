@@ -77,7 +77,7 @@ def check_job(
     # A placeholder image is only a warning: the compositions do not need it, submit refuses it.
     images = image_findings(raw)
     warnings = tuple(Problem(f.field, str(f)) for f in images if f.placeholder)
-    problems += [Problem("job file", str(f)) for f in images if not f.placeholder]
+    problems += [Problem(f.field, str(f)) for f in images if not f.placeholder]
 
     def stop() -> CheckResult:
         return CheckResult(path, schema is not None, tuple(problems), notes=tuple(notes),

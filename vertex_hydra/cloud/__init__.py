@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from vertex_hydra.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from vertex_hydra.check import CheckResult
+    from vertex_hydra.check import CheckResult, Problem
 
 __all__ = [
     "add_study_env",
@@ -240,6 +241,9 @@ class CheckFailed(ConfigurationError):
 def preflight_check(job_path: str | Path) -> CheckResult:
     """Run ``vertex-hydra check`` on the job file before submitting it.
 
+    The images are left out of the result: ``--image`` may replace them, so
+    ``submit`` judges them itself (:func:`image_problem_of`).
+
     Returns:
         The check's result, when it found no problem (warnings and notes may remain).
 
@@ -250,9 +254,15 @@ def preflight_check(job_path: str | Path) -> CheckResult:
         >>> preflight_check("examples/digits/job.yaml").ok  # doctest: +SKIP
         True
     """
-    from vertex_hydra.check import check_job
+    from vertex_hydra.check import Problem, check_job
+
+    def kept(found: tuple[Problem, ...]) -> tuple[Problem, ...]:
+        return tuple(p for p in found if not p.subject.endswith(".containerSpec.imageUri"))
 
     result = check_job(job_path)
+    result = dataclasses.replace(
+        result, problems=kept(result.problems), warnings=kept(result.warnings)
+    )
     if not result.ok:
         raise CheckFailed(
             f"check found {len(result.problems)} problem(s) in {str(job_path)!r}, so nothing was "
