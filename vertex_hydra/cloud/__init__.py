@@ -254,7 +254,7 @@ def preflight_check(job_path: str | Path) -> CheckResult:
         >>> preflight_check("examples/digits/job.yaml").ok  # doctest: +SKIP
         True
     """
-    from vertex_hydra.check import Problem, check_job
+    from vertex_hydra.check import check_job
 
     def kept(found: tuple[Problem, ...]) -> tuple[Problem, ...]:
         return tuple(p for p in found if not p.subject.endswith(".containerSpec.imageUri"))
