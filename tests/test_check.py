@@ -715,3 +715,95 @@ def test_pool_0_without_its_chief_is_refused_without_composing(tmp_path: Path) -
         r"trial's one chief\. Fix: set replicaCount: 1 in pool 0\.$",
     ):
         raise ConfigurationError(" | ".join(p.message for p in problems))
+
+
+# --- imageUri: the container image reference grammar ----------------------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("us-central1-docker.pkg.dev/my-proj/repo/img:v1", None),
+        (f"gcr.io/p/i@{DIGEST}", None),
+        (f"gcr.io/p/i:v1@{DIGEST}", None),
+        ("localhost:5000/a/b", None),
+        ("img", None),
+        ("eu.gcr.io/p/a__b.c-d--e:1.0_rc-1", None),
+        ("gcr.io/p/Img:v1", "'gcr.io/p/Img:v1' has the path component 'Img', which must be lowercase"),
+        ("REGION-docker.pkg.dev/PROJECT/REPO/digits:latest",
+         "'REGION-docker.pkg.dev/PROJECT/REPO/digits:latest' has the path component 'PROJECT', "
+         "which must be lowercase"),
+        ("", "the image reference is empty"),
+        ("gcr.io/p/", "'gcr.io/p/' has an empty path component (a leading, trailing or double '/')"),
+        ("gcr.io//i", "'gcr.io//i' has an empty path component (a leading, trailing or double '/')"),
+        ("gcr.io/p/i:-v1", "'gcr.io/p/i:-v1' has the tag '-v1', which must be up to 128 letters, "
+                           "digits, '_', '.' or '-', not starting with '.' or '-'"),
+        ("gcr.io/p/i:" + "a" * 129,
+         f"'gcr.io/p/i:{'a' * 129}' has the tag '{'a' * 129}', which must be up to 128 letters, "
+         "digits, '_', '.' or '-', not starting with '.' or '-'"),
+        ("gcr.io/p/i@sha256:abc",
+         "'gcr.io/p/i@sha256:abc' has the digest 'sha256:abc', which must look like "
+         "sha256:<64 hex digits>"),
+        ("gcr.io/p/a-", "'gcr.io/p/a-' has the path component 'a-', which must be lowercase "
+                        "letters and digits, separated by '.', '_', '__' or dashes"),
+        (" gcr.io/p/i", "' gcr.io/p/i' has spaces around it"),
+    ],
+)  # fmt: skip
+def test_image_problem(uri: str, problem: str | None) -> None:
+    from vertex_hydra.jobspec._image import image_problem
+
+    assert image_problem(uri) == problem
+
+
+PLACEHOLDER_WARNING = (
+    "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is the placeholder "
+    "'REGION-docker.pkg.dev/PROJECT/REPO/digits:latest', not an image. Fix: replace it with your "
+    "image, e.g. us-central1-docker.pkg.dev/my-project/my-repo/digits:latest, or pass --image to "
+    "'vertex-hydra submit'."
+)
+
+
+def test_a_placeholder_image_is_a_warning_and_check_still_passes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vertex_hydra.cli import main
+
+    assert main(["check", str(DIGITS_JOB), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("imageUri") == 1
+    assert f"  warning   {PLACEHOLDER_WARNING}\n" in out
+    assert main(["check", str(DIGITS_JOB), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["ok"] is True and shown["problems"] == []
+    assert shown["warnings"] == [{
+        "subject": "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri",
+        "message": PLACEHOLDER_WARNING,
+    }]  # fmt: skip
+
+
+def test_a_malformed_image_is_a_problem_of_its_pool(tmp_path: Path) -> None:
+    raw = yaml.safe_load((APPS / "plain_job.yaml").read_text(encoding="utf-8"))
+    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"] = "gcr.io/p/plain:"
+    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = [
+        "python", str(APPS / "plain_app.py")]  # fmt: skip
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = check_job(job)
+    assert result.warnings == ()
+    assert [str(p) for p in result.problems] == [
+        "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri: "
+        "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is no container image "
+        "reference: 'gcr.io/p/plain:' has the tag '', which must be up to 128 letters, digits, "
+        "'_', '.' or '-', not starting with '.' or '-'. Fix: correct it, e.g. "
+        "us-central1-docker.pkg.dev/my-project/my-repo/plain:latest, or pass --image to "
+        "'vertex-hydra submit'."
+    ]
+    assert [r.status for r in result.rows] == ["OK"] * 4  # the compositions still ran
+
+
+def test_a_correct_image_gets_no_word(tmp_path: Path) -> None:
+    result = check_job(APPS / "plain_job.yaml")
+    assert result.ok and result.warnings == ()
+    assert "imageUri" not in format_report(result)

@@ -84,9 +84,14 @@ def service_account(_private_key_pem: str, tmp_path: Path, monkeypatch: pytest.M
     return key
 
 
+#: A real image for the digits job, whose file holds the placeholder REGION-docker.pkg.dev/PROJECT/...
+IMAGE = "europe-west4-docker.pkg.dev/proj/repo/digits:v1"
+
+
 def _submit(fake: FakeVertex, *extra: str, job: Path = JOB) -> int:
+    image = [] if "--image" in extra else ["--image", IMAGE]
     return main(["submit", str(job), "--project", "proj", "--region", REGION,
-                 "--api-endpoint", fake.url, *extra])  # fmt: skip
+                 "--api-endpoint", fake.url, *image, *extra])  # fmt: skip
 
 
 def _message(body: Any) -> Any:
@@ -107,6 +112,7 @@ def test_submit_posts_the_job_file_to_the_regional_collection(
     expected = dict(read_job_file(JOB))  # the file already has displayName: digits-hpt
     container = expected["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
     container["env"] = [{"name": STUDY_ENV, "value": load_job(JOB).study_env_value()}]
+    container["imageUri"] = IMAGE
     assert _message(request.body) == _message(expected)
     out = capsys.readouterr().out
     assert f"Submitted {NAME}\n" in out
@@ -116,8 +122,7 @@ def test_submit_posts_the_job_file_to_the_regional_collection(
 
 def test_every_pool_carries_the_study_and_the_trial_reads_it(vertex: FakeVertex) -> None:
     multinode = JOB.parent / "job-multinode.yaml"
-    assert main(["submit", str(multinode), "--project", "proj", "--region", REGION,
-                 "--api-endpoint", vertex.url, "--no-check"]) == 0  # fmt: skip
+    assert _submit(vertex, "--no-check", job=multinode) == 0
     pools = vertex.requests[0].body["trialJobSpec"]["workerPoolSpecs"]
     assert len(pools) == 2
     for pool in pools:
@@ -276,11 +281,60 @@ def test_missing_credentials_fail_before_any_request(
 ) -> None:
     monkeypatch.delenv(ANONYMOUS_ENV)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
-    with pytest.raises(CloudError, match=r"no Google Cloud credentials found\. Fix: run "
-                                         r"'gcloud auth application-default login', or set "
-                                         r"GOOGLE_APPLICATION_CREDENTIALS"):  # fmt: skip
+    missing = tmp_path / "missing-key.json"
+    with pytest.raises(CloudError) as raised:
         submit_job(build_submission(JOB), project="proj", region=REGION, api_endpoint=vertex.url)
+    assert str(raised.value) == (
+        f"cannot authenticate to Vertex AI at {vertex.url}: GOOGLE_APPLICATION_CREDENTIALS is set "
+        f"to '{missing}', which does not exist. Fix: point GOOGLE_APPLICATION_CREDENTIALS at a "
+        "service-account key file you can read, or unset it and run 'gcloud auth "
+        "application-default login'."
+    )
     assert vertex.requests == []
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (None, "which is a folder, not a key file"),
+        ("{not json", "which is no usable key file (File {key} is not a valid json file)"),
+        ('{"type": "service_account"}', "which is no usable key file"),
+    ],
+    ids=["folder", "not-json", "incomplete"],
+)
+def test_a_key_file_that_cannot_be_used_is_named_with_the_variable(
+    vertex: FakeVertex, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], content: str | None, why: str,
+) -> None:  # fmt: skip
+    key = tmp_path / "key.json"
+    if content is None:
+        key.mkdir()
+    else:
+        key.write_text(content)
+    monkeypatch.delenv(ANONYMOUS_ENV)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    assert _submit(vertex, "--no-check") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"vertex-hydra submit: error: cannot authenticate to Vertex AI at {vertex.url}: "
+        f"GOOGLE_APPLICATION_CREDENTIALS is set to '{key}', {why.format(key=key)}"
+    )
+    assert err.endswith("or unset it and run 'gcloud auth application-default login'.\n")
+    assert len(err.splitlines()) == 1 and vertex.requests == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_key_file_is_named(
+    vertex: FakeVertex, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = tmp_path / "key.json"
+    key.write_text("{}")
+    key.chmod(0)
+    monkeypatch.delenv(ANONYMOUS_ENV)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    with pytest.raises(CloudError, match=r"GOOGLE_APPLICATION_CREDENTIALS is set to '.*key\.json', "
+                                         r"which cannot be read \(Permission denied\)\. Fix:"):  # fmt: skip
+        fetch_results(NAME, api_endpoint=vertex.url)
 
 
 def _closed_port() -> int:
@@ -295,16 +349,103 @@ def test_no_credentials_at_all_in_a_clean_environment(vertex: FakeVertex, tmp_pa
     metadata = f"127.0.0.1:{_closed_port()}"
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "CLOUDSDK_CONFIG": str(tmp_path),
            "NO_GCE_CHECK": "true", "GCE_METADATA_HOST": metadata, "GCE_METADATA_IP": metadata,
-           "NO_PROXY": "127.0.0.1"}  # fmt: skip
+           "NO_PROXY": "127.0.0.1", "PYTHONPATH": str(ROOT)}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "vertex_hydra", "submit", str(JOB), "--project", "proj", "--region", REGION,
-         "--no-check", "--api-endpoint", vertex.url],
+         "--no-check", "--image", IMAGE, "--api-endpoint", vertex.url],
         capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2
     assert "no Google Cloud credentials found. Fix:" in result.stderr
     assert "Traceback" not in result.stderr
     assert vertex.requests == []
+
+
+# --- images -----------------------------------------------------------------
+
+
+PLACEHOLDER = (
+    "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is the placeholder "
+    "'REGION-docker.pkg.dev/PROJECT/REPO/digits:latest', not an image. Fix: replace it with your "
+    "image, e.g. us-central1-docker.pkg.dev/my-project/my-repo/digits:latest, or pass --image to "
+    "'vertex-hydra submit'."
+)
+
+
+def test_submit_refuses_a_placeholder_image_before_looking_for_credentials(
+    vertex: FakeVertex, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.delenv(ANONYMOUS_ENV)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    assert main(["submit", str(JOB), "--project", "proj", "--region", REGION,
+                 "--api-endpoint", vertex.url]) == 2  # fmt: skip
+    captured = capsys.readouterr()
+    assert captured.err == f"vertex-hydra submit: error: {PLACEHOLDER}\n"
+    assert captured.out == "" and vertex.requests == []
+
+
+def test_submit_refuses_a_malformed_image_option(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _submit(vertex, "--no-check", "--image", "gcr.io/Proj/img:v1") == 2
+    assert capsys.readouterr().err == (
+        "vertex-hydra submit: error: --image is no container image reference: "
+        "'gcr.io/Proj/img:v1' has the path component 'Proj', which must be lowercase. Fix: pass "
+        "the image's full name, e.g. --image us-central1-docker.pkg.dev/my-project/my-repo/"
+        "trainer:v1.\n"
+    )
+    assert vertex.requests == []
+
+
+def test_dry_run_warns_about_the_placeholder_and_still_prints_the_body(
+    vertex: FakeVertex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["submit", str(JOB), "--project", "proj", "--region", REGION, "--dry-run",
+                 "--api-endpoint", vertex.url]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    body = json.loads(captured.out)
+    container = body["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert container["imageUri"] == "REGION-docker.pkg.dev/PROJECT/REPO/digits:latest"
+    err = captured.err.splitlines()
+    assert err[0] == f"vertex-hydra submit: warning: {PLACEHOLDER}"
+    assert err[1].startswith("check: OK (4 compositions, ")  # check ran, and said nothing more
+    assert captured.err.count("imageUri") == 1  # one mistake, one message
+    assert err[2].startswith("dry run: nothing sent.") and len(err) == 3
+    assert vertex.requests == []
+
+
+def test_image_option_replaces_a_malformed_image_and_check_lets_it_through(
+    vertex: FakeVertex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = read_job_file(JOB)
+    container = raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    container["imageUri"] = "gcr.io/p/digits:"
+    container["command"] = ["python", str(DIGITS / "train.py")]
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(raw))
+    assert main(["submit", str(job), "--project", "proj", "--region", REGION,
+                 "--api-endpoint", vertex.url]) == 2  # fmt: skip
+    assert capsys.readouterr().err == (
+        "vertex-hydra submit: error: trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is "
+        "no container image reference: 'gcr.io/p/digits:' has the tag '', which must be up to "
+        "128 letters, digits, '_', '.' or '-', not starting with '.' or '-'. Fix: correct it, "
+        "e.g. us-central1-docker.pkg.dev/my-project/my-repo/digits:latest, or pass --image to "
+        "'vertex-hydra submit'.\n"
+    )
+    assert _submit(vertex, "--image", "gcr.io/p/digits:v2", job=job) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("check: OK (4 compositions, ") and "imageUri" not in err
+    body = vertex.requests[0].body
+    assert body["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"] == (
+        "gcr.io/p/digits:v2"
+    )
+
+
+def test_image_option_replaces_the_placeholder(vertex: FakeVertex) -> None:
+    assert _submit(vertex, "--no-check", "--image", f"gcr.io/p/i@sha256:{'ab' * 32}") == 0
+    pool = vertex.requests[0].body["trialJobSpec"]["workerPoolSpecs"][0]
+    assert pool["containerSpec"]["imageUri"] == f"gcr.io/p/i@sha256:{'ab' * 32}"
 
 
 # --- submit --wait ------------------------------------------------------------
@@ -485,6 +626,46 @@ def test_results_accepts_a_bare_id_with_project_and_region(
         == 0
     )
     assert (tmp_path / "vertex-hydra-results" / "4242" / "trials.csv").exists()
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_failed_results_leaves_no_folder_behind(
+    vertex: FakeVertex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], status: int,
+) -> None:  # fmt: skip
+    vertex.error = (status, "no")
+    monkeypatch.chdir(tmp_path)
+    assert main(["results", NAME, "--api-endpoint", vertex.url]) == 2
+    assert main(["results", NAME, "--workdir", "a/b/c", "--api-endpoint", vertex.url]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(
+        line.startswith(f"vertex-hydra results: error: cannot fetch {NAME}: ") for line in err
+    )
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert main(["results", NAME, "--workdir", str(kept), "--api-endpoint", vertex.url]) == 2
+    assert list(tmp_path.iterdir()) == [kept] and list(kept.iterdir()) == []
+
+
+def test_wait_for_job_tells_the_observer_each_change(vertex: FakeVertex) -> None:
+    from vertex_hydra.cloud import StateChange, wait_for_job
+
+    vertex.add_job(
+        NAME,
+        {"state": "JOB_STATE_RUNNING", "trials": [_trial("1", "ACTIVE")]},
+        {"state": "JOB_STATE_SUCCEEDED",
+         "trials": [_trial("1", "SUCCEEDED", finalMeasurement=_final(0.5))]},
+    )  # fmt: skip
+    seen: list[StateChange] = []
+    job = wait_for_job(NAME, observer=seen.append, poll_interval=0.01, api_endpoint=vertex.url)
+    assert job is not None and job["state"] == "JOB_STATE_SUCCEEDED"
+    assert seen == [
+        StateChange(None, None, "JOB_STATE_RUNNING"),
+        StateChange("1", None, "ACTIVE"),
+        StateChange(None, "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"),
+        StateChange("1", "ACTIVE", "SUCCEEDED", {"val/acc": 0.5}),
+    ]
 
 
 # --- messages for bad input ---------------------------------------------------

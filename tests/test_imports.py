@@ -48,6 +48,11 @@ LIGHT_MODULES = (
     "vertex_hydra.local",
     "vertex_hydra.results",
     "vertex_hydra.dashboard",
+    "vertex_hydra.cloud",
+    "vertex_hydra.cloud._api",
+    "vertex_hydra.cloud._cli",
+    "vertex_hydra.cloud._results",
+    "vertex_hydra.jobspec._image",
 )
 
 # Only modules that the import *adds* count: a namespace-package ``.pth`` file
@@ -117,3 +122,29 @@ def test_package_ships_py_typed() -> None:
     config.read(setup_cfg, encoding="utf-8")
     shipped = config.get("options.package_data", "vertex_hydra", fallback="").split()
     assert "py.typed" in shipped, "setup.cfg [options.package_data] must list py.typed"
+
+
+_HELP_CHILD = """
+import json, sys
+before = set(sys.modules)
+from vertex_hydra.cli import main
+try:
+    main([sys.argv[1], "--help"])
+except SystemExit:
+    pass
+print(json.dumps(sorted(n for n in set(sys.modules) - before
+                        if n == "google.cloud" or n.startswith(("google.cloud.", "google.auth",
+                                                                "google.api_core")))))
+"""
+
+
+@pytest.mark.parametrize("command", ["submit", "results"])
+def test_cloud_help_imports_nothing_from_google(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _HELP_CHILD, command],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert f"usage: vertex-hydra {command}" in result.stdout
+    assert json.loads(lines[-1]) == []

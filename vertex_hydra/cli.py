@@ -31,7 +31,7 @@ __all__ = ["main", "console_main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "vertex_hydra.check._cli",
     "vertex_hydra.local._cli",
-    "vertex_hydra.cloud",
+    "vertex_hydra.cloud._cli",
     "vertex_hydra.dashboard._cli",
 )
 

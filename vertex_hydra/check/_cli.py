@@ -136,6 +136,7 @@ def format_report(result: CheckResult, *, color: bool = False) -> str:
         )
     lines += format_pools(result)
     lines += [f"  note      {note}" for note in result.notes]
+    lines += [paint(f"  warning   {warning.message}", "bold") for warning in result.warnings]
     if result.rows:
         cells = [_row_cells(row) for row in result.rows]
         shades = [

@@ -58,6 +58,7 @@ def check_job(
         rule_problems,
         schema_problems,
     )
+    from vertex_hydra.jobspec._image import image_findings
 
     start = time.perf_counter()
     path = Path(path)
@@ -73,10 +74,15 @@ def check_job(
     rules = rule_problems(raw)
     problems += [Problem("job file", message) for message in once(schema or [], rules)]
     problems += [Problem("job file", message) for message in rules]
+    # A placeholder image is only a warning: the compositions do not need it, submit refuses it.
+    images = image_findings(raw)
+    warnings = tuple(Problem(f.field, str(f)) for f in images if f.placeholder)
+    problems += [Problem(f.field, str(f)) for f in images if not f.placeholder]
 
     def stop() -> CheckResult:
         return CheckResult(path, schema is not None, tuple(problems), notes=tuple(notes),
-                           seconds=time.perf_counter() - start, pools=pools)  # fmt: skip
+                           seconds=time.perf_counter() - start, pools=pools,
+                           warnings=warnings)  # fmt: skip
 
     pools: tuple[PoolRow, ...] = ()
     if rules:
@@ -114,4 +120,5 @@ def check_job(
         notes=tuple(notes),
         study_env=job.study_env_value(),
         pools=pools,
+        warnings=warnings,
     )

@@ -94,6 +94,10 @@ class PoolRow:
 class CheckResult:
     """Everything ``check`` found out about a job file.
 
+    ``problems`` make the job fail (``ok`` is ``False``); ``warnings`` are
+    mistakes to fix before submitting that ``check`` itself can work around
+    (a placeholder ``imageUri``); ``notes`` say what was not checked.
+
     Example:
         >>> CheckResult(Path("job.yaml"), schema_checked=True).ok
         True
@@ -111,6 +115,8 @@ class CheckResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     study_env: str | None = None
     pools: tuple[PoolRow, ...] = ()
+    #: What to fix before submitting, though the trials would start (``ok`` stays ``True``).
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -156,6 +162,7 @@ class CheckResult:
                 for p in self.pools
             ],
             "problems": [{"subject": p.subject, "message": p.message} for p in self.problems],
+            "warnings": [{"subject": w.subject, "message": w.message} for w in self.warnings],
             "rows": [
                 {
                     "parameter_id": r.parameter_id,

@@ -3,11 +3,14 @@
 ``submit`` runs ``check`` first, builds the ``HyperparameterTuningJob`` from the
 job file as ``gcloud ai hp-tuning-jobs create --config`` does (command-line
 options override the file), and creates it through the real
-``JobServiceClient``. ``results`` fetches a job's trials and renders them with
-:func:`vertex_hydra.results.render`, exactly as ``local`` renders its own.
+``JobServiceClient``. ``results`` fetches a job's trials and converts them to
+:class:`vertex_hydra.results.StudyResults`, which the command renders exactly
+as ``local`` renders its own.
 
-The client work lives in :mod:`vertex_hydra.cloud._api`; the job-to-results
-conversion in :mod:`vertex_hydra.cloud._results`.
+This package does the work and prints nothing: the options and every line
+printed live in :mod:`vertex_hydra.cloud._cli`. The client work lives in
+:mod:`vertex_hydra.cloud._api`; the job-to-results conversion in
+:mod:`vertex_hydra.cloud._results`.
 
 Example:
     >>> from vertex_hydra.cli import main
@@ -22,23 +25,31 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from vertex_hydra.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from vertex_hydra.check import CheckResult, Problem
 
 __all__ = [
     "add_study_env",
     "build_request_body",
     "build_submission",
     "preflight_check",
+    "CheckFailed",
+    "image_problem_of",
     "submit_job",
+    "StateChange",
+    "state_changes",
     "wait_for_job",
     "fetch_job",
     "fetch_results",
-    "add_parser",
 ]
 
 
@@ -209,28 +220,87 @@ def build_submission(
     )
 
 
-def preflight_check(job_path: str | Path, stream: TextIO) -> None:
-    """Run ``vertex-hydra check`` on the job file; print its report if it finds problems.
+class CheckFailed(ConfigurationError):
+    """``check`` found problems in the job file, so nothing was submitted.
 
-    Raises:
-        ConfigurationError: The check found problems (the job would waste trials).
+    Args:
+        message: The one-sentence error.
+        result: What ``check`` found (the command line prints its report).
 
     Example:
-        >>> preflight_check("examples/digits/job.yaml", sys.stderr)  # doctest: +SKIP
+        >>> from vertex_hydra.check import CheckResult
+        >>> CheckFailed("x", CheckResult(Path("j.yaml"), True)).result.ok
+        True
+    """
+
+    def __init__(self, message: str, result: CheckResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def preflight_check(job_path: str | Path) -> CheckResult:
+    """Run ``vertex-hydra check`` on the job file before submitting it.
+
+    The images are left out of the result: ``--image`` may replace them, so
+    ``submit`` judges them itself (:func:`image_problem_of`).
+
+    Returns:
+        The check's result, when it found no problem (warnings and notes may remain).
+
+    Raises:
+        CheckFailed: The check found problems (the job would waste trials).
+
+    Example:
+        >>> preflight_check("examples/digits/job.yaml").ok  # doctest: +SKIP
+        True
     """
     from vertex_hydra.check import check_job
 
-    result = check_job(job_path)
-    if result.ok:
-        stream.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
-        return
-    from vertex_hydra.check._report import render
+    def kept(found: tuple[Problem, ...]) -> tuple[Problem, ...]:
+        return tuple(p for p in found if not p.subject.endswith(".containerSpec.imageUri"))
 
-    stream.write(render(result, color=False) + "\n")
-    raise ConfigurationError(
-        f"check found {len(result.problems)} problem(s) in {str(job_path)!r}, so nothing was "
-        "submitted. Fix: correct them (see 'vertex-hydra check'), or pass --no-check to skip it."
+    result = check_job(job_path)
+    result = dataclasses.replace(
+        result, problems=kept(result.problems), warnings=kept(result.warnings)
     )
+    if not result.ok:
+        raise CheckFailed(
+            f"check found {len(result.problems)} problem(s) in {str(job_path)!r}, so nothing was "
+            "submitted. Fix: correct them (see 'vertex-hydra check'), or pass --no-check to skip it.",
+            result,
+        )
+    return result
+
+
+def image_problem_of(job_path: str | Path, image: str | None = None) -> str | None:
+    """Why the job's images cannot be submitted, as one sentence; ``None`` when they can.
+
+    ``image`` is ``--image``, which replaces every ``containerSpec.imageUri``;
+    without it, each pool's own ``imageUri`` must be an image reference (not a
+    placeholder such as ``REGION-docker.pkg.dev/PROJECT/REPO/digits:latest``).
+
+    Raises:
+        ConfigurationError: The job file cannot be read.
+
+    Example:
+        >>> print(image_problem_of("examples/digits/job.yaml"))  # doctest: +ELLIPSIS
+        trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri is the placeholder ...
+        >>> image_problem_of("examples/digits/job.yaml", "gcr.io/p/digits:v1") is None
+        True
+    """
+    from vertex_hydra.jobspec import read_job_file
+    from vertex_hydra.jobspec._image import image_findings, image_problem
+
+    if image is not None:
+        problem = image_problem(image)
+        if problem is None:
+            return None
+        return (
+            f"--image is no container image reference: {problem}. Fix: pass the image's full "
+            "name, e.g. --image us-central1-docker.pkg.dev/my-project/my-repo/trainer:v1."
+        )
+    findings = image_findings(read_job_file(job_path))
+    return str(findings[0]) if findings else None
 
 
 def submit_job(
@@ -283,24 +353,50 @@ def fetch_results(name: str, *, api_endpoint: str | None = None) -> Any:
     return job_to_results(fetch_job(name, api_endpoint=api_endpoint))
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """The job or one of its trials changed state, as :func:`wait_for_job` saw it.
+
+    Args:
+        trial_id: The trial's id, or ``None`` for the job itself.
+        old: The state seen before (``None``: first seen now).
+        new: The state now (``JOB_STATE_RUNNING``, ``ACTIVE``, ``SUCCEEDED``...).
+        metrics: The trial's final measurement, ``metricId`` -> value (if any).
+        reason: Why the trial is ``INFEASIBLE``, when Vertex AI says.
+
+    Example:
+        >>> StateChange("3", "ACTIVE", "SUCCEEDED", {"acc": 0.9}).new
+        'SUCCEEDED'
+    """
+
+    trial_id: str | None
+    old: str | None
+    new: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+
 def wait_for_job(
     name: str,
-    stream: TextIO,
     *,
+    observer: Callable[[StateChange], None] | None = None,
     poll_interval: float = 30.0,
     timeout: float | None = None,
     api_endpoint: str | None = None,
 ) -> dict[str, Any] | None:
-    """Poll a job until it ends, printing the job's and each trial's state as they change.
+    """Poll a job until it ends, telling ``observer`` each change of the job's and trials' states.
 
     Returns:
         The job in its terminal state, or ``None`` when ``timeout`` seconds passed first
         (the job keeps running on Vertex AI).
 
+    Raises:
+        ConfigurationError: ``name`` is not a tuning job's resource name.
+        CloudError: Credentials, project, permission, quota or network problem.
+
     Example:
-        >>> wait_for_job(name, sys.stdout, poll_interval=60)["state"]  # doctest: +SKIP
-        job JOB_STATE_RUNNING
-        trial 1: ACTIVE
+        >>> wait_for_job(name, observer=print, poll_interval=60)["state"]  # doctest: +SKIP
+        StateChange(trial_id=None, old=None, new='JOB_STATE_RUNNING', metrics={}, reason=None)
         ...
         'JOB_STATE_SUCCEEDED'
     """
@@ -314,12 +410,14 @@ def wait_for_job(
 
     job_name = parse_job_name(name)
     deadline = None if timeout is None else time.monotonic() + timeout
-    seen: dict[str, str] = {}
+    seen: dict[str | None, str] = {}
     with vertex_errors(f"follow {job_name}", project=job_name.project, region=job_name.region):
         client = make_client(job_name.region, api_endpoint)
         while True:
             job = get_job(client, str(job_name))
-            _print_changes(job, seen, stream)
+            for change in state_changes(job, seen):
+                if observer is not None:
+                    observer(change)
             if job.get("state") in TERMINAL_JOB_STATES:
                 return job
             if deadline is not None and time.monotonic() + poll_interval > deadline:
@@ -327,33 +425,29 @@ def wait_for_job(
             time.sleep(poll_interval)
 
 
-def _print_changes(job: Mapping[str, Any], seen: dict[str, str], stream: TextIO) -> None:
+def state_changes(job: Mapping[str, Any], seen: dict[str | None, str]) -> list[StateChange]:
+    """The job's and its trials' state changes since ``seen``, which is updated in place.
+
+    Example:
+        >>> seen = {}
+        >>> [c.new for c in state_changes({"state": "JOB_STATE_RUNNING",
+        ...                                "trials": [{"id": "1", "state": "ACTIVE"}]}, seen)]
+        ['JOB_STATE_RUNNING', 'ACTIVE']
+        >>> state_changes({"state": "JOB_STATE_RUNNING"}, seen)
+        []
+    """
+    changes: list[StateChange] = []
     state = str(job.get("state", "JOB_STATE_UNSPECIFIED"))
-    if seen.get("") != state:
-        seen[""] = state
-        stream.write(f"job {state}\n")
+    if seen.get(None) != state:
+        changes.append(StateChange(None, seen.get(None), state))
+        seen[None] = state
     for trial in job.get("trials") or []:
         trial_id, trial_state = str(trial.get("id")), str(trial.get("state"))
         if seen.get(trial_id) == trial_state:
             continue
-        seen[trial_id] = trial_state
         final = (trial.get("finalMeasurement") or {}).get("metrics") or []
-        shown = " ".join(f"{m['metricId']}={float(m.get('value', 0.0)):.6g}" for m in final)
-        reason = trial.get("infeasibleReason")
-        extra = f"  {shown}" if shown else f"  ({reason})" if reason else ""
-        stream.write(f"trial {trial_id}: {trial_state}{extra}\n")
-    stream.flush()
-
-
-def add_parser(subparsers: Any) -> Any:
-    """Add ``submit`` and ``results`` to the ``vertex-hydra`` subcommands; return ``submit``'s parser.
-
-    Example:
-        >>> import argparse
-        >>> sub = argparse.ArgumentParser(prog="vertex-hydra").add_subparsers()
-        >>> add_parser(sub).prog
-        'vertex-hydra submit'
-    """
-    from vertex_hydra.cloud._cli import add_parsers
-
-    return add_parsers(subparsers)
+        metrics = {str(m["metricId"]): float(m.get("value", 0.0)) for m in final}
+        changes.append(StateChange(trial_id, seen.get(trial_id), trial_state, metrics,
+                                   trial.get("infeasibleReason")))  # fmt: skip
+        seen[trial_id] = trial_state
+    return changes

@@ -32,6 +32,8 @@ from vertex_hydra.errors import CloudError, ConfigurationError
 __all__ = [
     "ENDPOINT_ENV",
     "ANONYMOUS_ENV",
+    "KEY_FILE_ENV",
+    "key_file_problem",
     "TERMINAL_JOB_STATES",
     "JobName",
     "parse_job_name",
@@ -45,6 +47,8 @@ __all__ = [
 
 ENDPOINT_ENV = "VERTEX_HYDRA_API_ENDPOINT"
 ANONYMOUS_ENV = "VERTEX_HYDRA_ANONYMOUS_CREDENTIALS"
+#: The key file Application Default Credentials read first, when set.
+KEY_FILE_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 #: Job states after which Vertex AI changes nothing more.
 TERMINAL_JOB_STATES = frozenset(
     {
@@ -135,7 +139,8 @@ def make_client(region: str, api_endpoint: str | None = None) -> Any:
     when ``VERTEX_HYDRA_ANONYMOUS_CREDENTIALS=1`` (emulators and tests).
 
     Raises:
-        CloudError: No credentials were found.
+        CloudError: No credentials were found, or ``GOOGLE_APPLICATION_CREDENTIALS``
+            names a file that is missing, unreadable or no key file.
 
     Example:
         >>> client = make_client("us-central1")  # doctest: +SKIP
@@ -148,6 +153,12 @@ def make_client(region: str, api_endpoint: str | None = None) -> Any:
 
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     endpoint = api_endpoint or regional_endpoint(region)
+    key = os.environ.get(KEY_FILE_ENV)
+    problem = None if credentials is not None or not key else key_file_problem(key)
+    if key and problem is not None:  # google.auth says "not found", or IsADirectoryError
+        raise CloudError(
+            _key_file_message(f"authenticate to Vertex AI at {endpoint}", key, problem)
+        )
     with vertex_errors(f"authenticate to Vertex AI at {endpoint}"):
         # REST: the transport gcloud uses, and one that speaks plain HTTP to a loopback fake.
         return aiplatform_v1.JobServiceClient(
@@ -183,6 +194,10 @@ def vertex_errors(action: str, *, project: str = "", region: str = "") -> Iterat
             "again, or check the key file in GOOGLE_APPLICATION_CREDENTIALS."
         ) from error
     except auth_exceptions.DefaultCredentialsError as error:
+        key = os.environ.get(KEY_FILE_ENV)
+        if key:
+            why = key_file_problem(key) or f"which is no usable key file ({_first_text(error)})"
+            raise CloudError(_key_file_message(action, key, why)) from error
         raise CloudError(
             f"cannot {action}: no Google Cloud credentials found. Fix: {_LOGIN}, or set "
             "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file."
@@ -195,6 +210,37 @@ def vertex_errors(action: str, *, project: str = "", region: str = "") -> Iterat
             "Fix: check your network and --region (and --api-endpoint or VERTEX_HYDRA_API_ENDPOINT "
             "if you set one)."
         ) from error
+
+
+def key_file_problem(path: str) -> str | None:
+    """Why the file ``GOOGLE_APPLICATION_CREDENTIALS`` names cannot be read, or ``None``.
+
+    Example:
+        >>> key_file_problem("/no/such/key.json")
+        'which does not exist'
+    """
+    if not os.path.exists(path):
+        return "which does not exist"
+    if os.path.isdir(path):
+        return "which is a folder, not a key file"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        return f"which cannot be read ({error.strerror})"
+    return None
+
+
+def _key_file_message(action: str, key: str, why: str) -> str:
+    return (
+        f"cannot {action}: {KEY_FILE_ENV} is set to {key!r}, {why}. Fix: point {KEY_FILE_ENV} "
+        f"at a service-account key file you can read, or unset it and {_LOGIN}."
+    )
+
+
+def _first_text(error: BaseException) -> str:
+    """The first argument of a google.auth error (it may carry the cause as a second one)."""
+    return str(error.args[0] if error.args else error).strip().rstrip(".")
 
 
 def _http_message(action: str, error: Any, project: str, region: str) -> str:

@@ -15,21 +15,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from vertex_hydra.cloud import (
+    CheckFailed,
+    StateChange,
     build_submission,
     fetch_results,
+    image_problem_of,
     preflight_check,
     submit_job,
     wait_for_job,
 )
 from vertex_hydra.errors import ConfigurationError
 
-__all__ = ["add_parsers", "run_submit", "run_results"]
+__all__ = ["add_parser", "run_submit", "run_results", "format_change"]
 
 _PROJECT_ENVS = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
 _REGION_ENVS = ("CLOUDSDK_AI_REGION", "GOOGLE_CLOUD_REGION")
@@ -39,12 +43,12 @@ _ENDPOINT_HELP = (
 )
 
 
-def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``submit`` and ``results``; return ``submit``'s parser.
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``submit`` and ``results`` to the ``vertex-hydra`` subcommands; return ``submit``'s parser.
 
     Example:
         >>> sub = argparse.ArgumentParser(prog="vertex-hydra").add_subparsers()
-        >>> add_parsers(sub).prog
+        >>> add_parser(sub).prog
         'vertex-hydra submit'
     """
     submit: argparse.ArgumentParser = subparsers.add_parser(
@@ -130,8 +134,13 @@ def run_submit(args: argparse.Namespace) -> int:
             raise ConfigurationError(
                 f"{option} must be positive, got {value:g}. Fix: e.g. {option} {example}."
             )
+    image = image_problem_of(args.job, args.image)
+    if image is not None and not args.dry_run:
+        raise ConfigurationError(image)
+    if image is not None:
+        sys.stderr.write(f"vertex-hydra submit: warning: {image}\n")
     if not args.no_check:
-        preflight_check(args.job, sys.stderr)
+        _preflight(args.job)
     body = build_submission(
         args.job,
         display_name=args.display_name,
@@ -155,9 +164,46 @@ def run_submit(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if not args.wait:
         return 0
-    final = wait_for_job(name, sys.stdout, poll_interval=args.poll_interval,
+    final = wait_for_job(name, observer=_print_change, poll_interval=args.poll_interval,
                          timeout=args.timeout, api_endpoint=args.api_endpoint)  # fmt: skip
     return _report_end(name, final, args.timeout)
+
+
+def _preflight(job: str) -> None:
+    """Run ``check``: its report on problems; else one line, and the warnings submit does not make."""
+    from vertex_hydra.check._cli import format_report
+
+    try:
+        result = preflight_check(job)
+    except CheckFailed as failed:
+        sys.stderr.write(format_report(failed.result, color=False) + "\n")
+        raise
+    sys.stderr.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
+    for warning in result.warnings:  # the images' are not among them: run_submit judged those
+        sys.stderr.write(f"check: warning: {warning.message}\n")
+
+
+def format_change(change: StateChange) -> str:
+    """The line ``submit --wait`` prints for one state change.
+
+    Example:
+        >>> format_change(StateChange(None, None, "JOB_STATE_RUNNING"))
+        'job JOB_STATE_RUNNING'
+        >>> format_change(StateChange("1", "ACTIVE", "SUCCEEDED", {"val/acc": 0.91}))
+        'trial 1: SUCCEEDED  val/acc=0.91'
+        >>> format_change(StateChange("2", "ACTIVE", "INFEASIBLE", reason="exit 1"))
+        'trial 2: INFEASIBLE  (exit 1)'
+    """
+    if change.trial_id is None:
+        return f"job {change.new}"
+    shown = " ".join(f"{metric}={value:.6g}" for metric, value in change.metrics.items())
+    extra = f"  {shown}" if shown else f"  ({change.reason})" if change.reason else ""
+    return f"trial {change.trial_id}: {change.new}{extra}"
+
+
+def _print_change(change: StateChange) -> None:
+    sys.stdout.write(format_change(change) + "\n")
+    sys.stdout.flush()
 
 
 def _report_end(name: str, job: Mapping[str, Any] | None, timeout: float | None) -> int:
@@ -194,26 +240,50 @@ def run_results(args: argparse.Namespace) -> int:
         region = _required(args.region, "--region", _REGION_ENVS, "us-central1")
         name = str(JobName(project, region, name))
     job_id = parse_job_name(name).job_id
-    workdir = _writable_folder(args.workdir or Path("vertex-hydra-results") / job_id)
+    workdir = args.workdir or Path("vertex-hydra-results") / job_id
+    _check_writable(workdir)  # a bad --workdir fails before anything is fetched
     results = fetch_results(name, api_endpoint=args.api_endpoint)
-    render(results, workdir, sys.stdout)
-    sys.stdout.write(f"Study store: {write_store(results, workdir)} (vertex-hydra dashboard "
-                     f"{workdir})\n")  # fmt: skip
+    created = _make_folder(workdir)
+    try:
+        render(results, workdir, sys.stdout)
+        store = write_store(results, workdir)
+    except BaseException:
+        if created is not None:  # leave nothing behind that this command made
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    sys.stdout.write(f"Study store: {store} (vertex-hydra dashboard {workdir})\n")
     return 0
 
 
-def _writable_folder(path: Path) -> Path:
-    """Create ``path`` now, so that a bad ``--workdir`` fails before anything is fetched."""
+def _workdir_error(path: Path, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"cannot write results to --workdir {str(path)!r}: {why}. "
+        "Fix: pass a folder you can write to, e.g. --workdir results."
+    )
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse ``path`` unless it is, or can become, a folder this process writes to; create nothing."""
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _workdir_error(path, f"{str(existing)!r} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _workdir_error(path, "Permission denied")
+
+
+def _make_folder(path: Path) -> Path | None:
+    """Create ``path`` (and its parents); return the topmost folder created, if any."""
+    top = path.absolute()
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    created = None if path.exists() else top
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if not os.access(path, os.W_OK):
-            raise PermissionError(13, "Permission denied")
     except OSError as error:
-        raise ConfigurationError(
-            f"cannot write results to --workdir {str(path)!r}: {error.strerror}. "
-            "Fix: pass a folder you can write to, e.g. --workdir results."
-        ) from None
-    return path
+        raise _workdir_error(path, str(error.strerror)) from None
+    return created
 
 
 def _required(value: str | None, option: str, envs: tuple[str, ...], example: str) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.jobspec._image import image_problem
 from vertex_hydra.jobspec._rules import (
     _SPEC_KINDS,
     SCALE_TYPES,
@@ -47,6 +48,7 @@ __all__ = [
     "load_job",
     "schema_problems",
     "rule_problems",
+    "image_problem",
     "SCALE_TYPES",
 ]
 
