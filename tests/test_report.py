@@ -421,3 +421,16 @@ def test_a_restarted_process_keeps_the_reports_before_the_restart(tmp_path: Path
     assert [(x["global_step"], x["m"], x["trial"]) for x in read_lines(path)] == [
         (str(s), str(s / 10), "3") for s in range(1, 7)
     ]
+
+
+def test_only_the_chief_counts_the_kept_lines(
+    metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vertex_hydra.report import last_step
+
+    metric_file.parent.mkdir(parents=True)
+    metric_file.write_text(_old_line("5", 9) + "\n")
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "5")
+    assert last_step() == 9
+    monkeypatch.setenv("LOCAL_RANK", "1")  # a DDP rank that never writes the file
+    assert last_step() is None

@@ -321,8 +321,9 @@ def last_step() -> int | None:
     """Return the largest ``global_step`` of this trial in the current metric file.
 
     Before this process's first report, that is the largest step of the lines
-    its first report will keep (:func:`kept_lines`: a restarted trial); ``None``
-    when there is none (no writer is created to find out).
+    its first report will keep (:func:`kept_lines`: a restarted trial; only in
+    the chief, see :func:`is_chief`); ``None`` when there is none (no writer is
+    created to find out).
 
     Example:
         >>> import os, tempfile
@@ -340,7 +341,9 @@ def last_step() -> int | None:
         writer = _WRITERS.get(key)
         queue = list(writer.metrics_queue) if writer is not None else None
     if queue is None:
-        queue = kept_lines(metric_file_path())[-_capacity() :]
+        # Only the chief writes, so only its first report keeps the file's lines
+        # (another rank would otherwise read the chief's lines as its own).
+        queue = kept_lines(metric_file_path())[-_capacity() :] if is_chief() else []
     steps = []
     for line in queue:
         try:
