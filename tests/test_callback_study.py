@@ -388,3 +388,145 @@ def test_vertex_hydra_local_records_the_accuracies(tmp_path: Path) -> None:
         assert [v["val/acc"] for _, v in written] == [
             text(a + offset) for a in [*accuracies, max(accuracies)]
         ]
+
+
+# Several metrics (issue 10): one line per report holds every study metric.
+
+
+def two_metric_study(monkeypatch: pytest.MonkeyPatch, *metrics: tuple[str, str]) -> None:
+    """The environment ``vertex-hydra local`` gives a trial of a study with several metrics."""
+    chosen = metrics or (("val/acc", "MAXIMIZE"), ("val/loss", "MINIMIZE"))
+    monkeypatch.setenv(STUDY_ENV, encode_study(list(chosen), {}))
+
+
+def test_every_study_metric_is_reported_in_one_line_with_its_own_best(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_metric_study(monkeypatch)
+    callback = HypertuneCallback()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReportWarning)
+        trainer(pl, tmp_path, [callback]).fit(module(pl))
+    both = [{"val/acc": text(a), "val/loss": text(b)} for a, b in zip(ACC, LOSS)]
+    # The final line: the best accuracy (max, epoch 2) and the best loss (min, epoch 3).
+    assert lines(metric_file) == [
+        (4, both[0]),
+        (8, both[1]),
+        (12, both[2]),
+        (13, {"val/acc": text(0.8), "val/loss": text(0.003)}),
+    ]
+    assert callback.best_steps == {"val/acc": 8, "val/loss": 12}
+
+
+def test_metrics_maps_study_ids_to_logged_keys(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_metric_study(monkeypatch, ("acc", "MAXIMIZE"), ("loss", "MINIMIZE"))
+    callback = HypertuneCallback(metrics={"acc": "val/acc", "loss": "val/loss"}, final="last")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReportWarning)
+        trainer(pl, tmp_path, [callback]).fit(module(pl))
+    assert [row for _, row in lines(metric_file)][-2:] == [
+        {"acc": text(0.6), "loss": text(0.003)}
+    ] * 2
+
+
+def test_modes_per_metric_without_a_study(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
+    # The opposite goals to the test above: each metric's own mode decides its best.
+    callback = HypertuneCallback(
+        metrics={"a": "val/acc", "l": "val/loss"}, mode={"a": "min", "l": "max"}
+    )
+    trainer(pl, tmp_path, [callback]).fit(module(pl))
+    assert lines(metric_file)[-1] == (13, {"a": text(0.2), "l": text(1.32)})
+
+
+def test_a_metric_without_goal_or_mode_refuses_at_setup(
+    pl: ModuleType, tmp_path: Path, metric_file: Path
+) -> None:
+    callback = HypertuneCallback(metrics={"a": "val/acc", "l": "val/loss"}, mode={"a": "max"})
+    with pytest.raises(
+        ConfigurationError,
+        match=r"metrics=\{'l': 'val/loss'\}\): cannot tell whether higher or lower 'l' is "
+        r"better .* Fix: pass mode=\{'l': 'max'\}",
+    ):
+        trainer(pl, tmp_path, [callback]).fit(module(pl))
+    assert not metric_file.exists()
+
+
+def test_a_mapped_key_not_logged_refuses_naming_it_and_the_logged_keys(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_metric_study(monkeypatch, ("acc", "MAXIMIZE"), ("latency", "MINIMIZE"))
+    callback = HypertuneCallback(metrics={"acc": "val/acc", "latency": "val/latency"})
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^HypertuneCallback: the study's metric\(s\) 'latency' \(key 'val/latency'\) were "
+        r"not logged by the end of validation, so each line lacks them\. Logged metrics: "
+        r"'val/acc', 'val/loss'\. Fix: .* map each metricId to a logged key in metrics=\.$",
+    ):
+        trainer(pl, tmp_path, [callback]).fit(module(pl))
+    assert not metric_file.exists()
+
+
+def test_a_study_metric_not_logged_is_warned_about_once_and_the_others_reported(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_metric_study(monkeypatch, ("val/acc", "MAXIMIZE"), ("val/f1", "MAXIMIZE"))
+    with pytest.warns(ReportWarning) as record:
+        trainer(pl, tmp_path, [HypertuneCallback()]).fit(module(pl))
+    messages = [str(w.message) for w in record if "not logged" in str(w.message)]
+    assert messages == [
+        "HypertuneCallback: the study's metric(s) 'val/f1' (key 'val/f1') were not logged by "
+        "the end of validation, so each line lacks them. Logged metrics: 'val/acc', 'val/loss'. "
+        "Fix: log them with self.log(<key>, ...), or pass metrics={<metricId>: <logged key>, ...}."
+    ]
+    assert lines(metric_file) == [
+        (4, {"val/acc": text(0.2)}),
+        (8, {"val/acc": text(0.8)}),
+        (12, {"val/acc": text(0.6)}),
+        (13, {"val/acc": text(0.8)}),
+    ]
+
+
+def test_several_metrics_resume_with_their_bests(
+    pl: ModuleType, tmp_path: Path, metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two_metric_study(monkeypatch)
+    first = pl.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "ckpt"), save_last=True)
+    trainer(pl, tmp_path, [first, HypertuneCallback()], max_epochs=2).fit(
+        module(pl, acc=[0.9, 0.1, 0.1], loss=[0.5, 0.7, 0.6])
+    )
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(tmp_path / "resumed.metrics"))
+    callback = HypertuneCallback()
+    trainer(pl, tmp_path, [callback]).fit(
+        module(pl, acc=[0.1, 0.2, 0.3], loss=[0.9, 0.8, 0.7]), ckpt_path=first.last_model_path
+    )
+    # The resumed process never logs 0.9 or 0.5, yet the final line holds them.
+    assert lines(tmp_path / "resumed.metrics")[-1] == (
+        13,
+        {"val/acc": text(0.9), "val/loss": text(0.5)},
+    )
+    assert callback.best_steps == {"val/acc": 4, "val/loss": 4}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metrics": {}}, r"HypertuneCallback\(metrics=\{\}\): expected a non-empty mapping"),
+        ({"metrics": {"a": ""}}, r"metrics=\{'a': ''\}\): expected a non-empty mapping"),
+        (
+            {"metrics": {"a": "val/a"}, "monitor": "val/a"},
+            r"metrics=\{'a': 'val/a'\}, monitor='val/a', tag=None\): metrics names every",
+        ),
+        ({"mode": {"a": "up"}}, r"HypertuneCallback\(mode\['a'\]='up'\): expected one of"),
+        (
+            {"monitor": "val/a", "mode": {"a": "max"}},
+            r"mode=\{'a': 'max'\}\): a mode per metricId goes with several metrics",
+        ),
+    ],
+)
+def test_invalid_several_metrics_arguments(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        HypertuneCallback(**kwargs)

@@ -137,7 +137,13 @@ def test_nonfinite_substitute(metric_file: Path) -> None:
     ("kwargs", "match"),
     [
         ({"value": "high"}, r"report_metric\(value='high'\): expected a real number.*got str"),
-        ({"value": None}, r"report_metric\(value=None\): expected a real number"),
+        ({"value": None}, r"report_metric\(value=None, metrics=None\): nothing to report"),
+        ({"value": None, "tag": "m"}, r"report_metric\(tag='m', value=None\): tag names the"),
+        ({"metrics": [0.5]}, r"report_metric\(metrics=\[0.5\]\): expected a mapping"),
+        ({"metrics": {"trial": 1.0}}, r"report_metric\(metrics='trial'\): this name is a field"),
+        ({"metrics": {"": 1.0}}, r"report_metric\(metrics=''\): tag must be a non-empty"),
+        ({"tag": "m", "metrics": {"m": 1.0}}, r"\{'m': ...\}\): 'm' is also the tag of value"),
+        ({"metrics": {"lat": "x"}}, r"report_metric\(metrics\['lat'\]='x'\): expected a real"),
         ({"tag": ""}, r"report_metric\(tag=''\): tag must be a non-empty string"),
         ({"tag": "trial"}, r"report_metric\(tag='trial'\): this name is a field of hypertune"),
         ({"tag": "global_step"}, r"tag='global_step'.*would overwrite it"),
@@ -294,3 +300,137 @@ def test_concurrent_processes_create_the_folder_race_free(tmp_path: Path) -> Non
     errors = [child.communicate(timeout=60)[1] for child in children]
     assert [child.returncode for child in children] == [0] * 6, errors
     assert sorted(p.name for p in folder.iterdir()) == [f"trial{i}.metrics" for i in range(6)]
+
+
+def _study_env(monkeypatch: pytest.MonkeyPatch, *metrics: tuple[str, str]) -> None:
+    from vertex_hydra.study_env import STUDY_ENV, encode_study
+
+    monkeypatch.setenv(STUDY_ENV, encode_study(list(metrics), {}))
+
+
+def test_several_metrics_in_one_line(metric_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "4")
+    _study_env(monkeypatch, ("val/acc", "MAXIMIZE"), ("latency", "MINIMIZE"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both tags are the study's: no warning
+        assert report_metric(0.5, step=3, metrics={"latency": 12}) is True
+        assert report_metric(metrics={"val/acc": 0.75, "latency": 11.5}, step=4) is True
+    lines = read_lines(metric_file)
+    assert [sorted(line) for line in lines] == [
+        ["checkpoint_path", "global_step", "latency", "timestamp", "trial", "val/acc"]
+    ] * 2
+    assert [(x["global_step"], x["val/acc"], x["latency"], x["trial"]) for x in lines] == [
+        ("3", "0.5", "12.0", "4"),
+        ("4", "0.75", "11.5", "4"),
+    ]
+    # The writer's own queue holds the whole line, so its next write keeps it.
+    report_metric(0.8, tag="val/acc", step=5)
+    assert read_lines(metric_file)[1]["latency"] == "11.5"
+
+
+def test_a_tag_outside_a_multi_metric_study_is_named(
+    metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _study_env(monkeypatch, ("val/acc", "MAXIMIZE"), ("latency", "MINIMIZE"))
+    with pytest.warns(ReportWarning) as record:
+        report_metric(metrics={"val/acc": 0.5, "val/f1": 0.2})
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(
+        "report_metric(metrics='val/f1') differs from each of the study's metrics "
+        "['val/acc', 'latency']"
+    )
+
+
+def test_a_nonfinite_metric_among_several_is_left_out(metric_file: Path) -> None:
+    with pytest.warns(ReportWarning, match=r"'lat' is nan at step 2; nothing was written for it"):
+        assert report_metric(0.5, tag="acc", step=2, metrics={"lat": math.nan}) is True
+    (line,) = read_lines(metric_file)
+    assert (line["acc"], "lat" in line) == ("0.5", False)
+    with pytest.warns(ReportWarning):
+        assert report_metric(metrics={"lat": math.inf, "acc": math.nan}) is False
+    assert len(read_lines(metric_file)) == 1
+
+
+def _old_line(trial: str, step: int) -> str:
+    return json.dumps(
+        {
+            "checkpoint_path": "",
+            "global_step": str(step),
+            "m": str(step / 10),
+            "timestamp": 1.0,
+            "trial": trial,
+        },
+        sort_keys=True,
+    )
+
+
+def test_first_report_keeps_this_trials_lines(
+    metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metric_file.parent.mkdir(parents=True)
+    old = [_old_line("7", 1), _old_line("6", 2), '{"trial": "7", "m": "cut sh', _old_line("7", 3)]
+    metric_file.write_text("\n".join(old) + "\n")
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "7")
+    from vertex_hydra.report import last_step
+
+    assert last_step() == 3  # what the first report will keep
+    report_metric(0.4, tag="m", step=4)
+    lines = read_lines(metric_file)
+    assert [(x["trial"], x["global_step"], x["m"]) for x in lines] == [
+        ("7", "1", "0.1"),
+        ("7", "3", "0.3"),
+        ("7", "4", "0.4"),
+    ]
+    assert last_step() == 4
+
+
+def test_kept_lines_are_capped_at_hypertunes_100(
+    metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metric_file.parent.mkdir(parents=True)
+    metric_file.write_text("".join(_old_line("2", s) + "\n" for s in range(1, 151)))
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "2")
+    report_metric(15.1, tag="m", step=151)
+    steps = [int(str(x["global_step"])) for x in read_lines(metric_file)]
+    assert steps == list(range(52, 152))
+
+
+def test_a_run_without_trial_id_starts_a_fresh_file(metric_file: Path) -> None:
+    metric_file.parent.mkdir(parents=True)
+    metric_file.write_text(_old_line("0", 1) + "\n")
+    report_metric(0.9, tag="m", step=1)
+    assert [x["m"] for x in read_lines(metric_file)] == ["0.9"]
+
+
+_RESTART_CHILD = """
+import sys
+from vertex_hydra import report_metric
+from vertex_hydra.report import last_step
+start = (last_step() or 0) + 1
+for step in range(start, start + 3):
+    report_metric(step / 10, tag="m", step=step)
+"""
+
+
+def test_a_restarted_process_keeps_the_reports_before_the_restart(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _VERTEX_ENV}
+    path = tmp_path / "hypertune" / "output.metrics"
+    env.update(CLOUD_ML_HP_METRIC_FILE=str(path), CLOUD_ML_TRIAL_ID="3")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", _RESTART_CHILD], env=env, check=True, timeout=60)
+    assert [(x["global_step"], x["m"], x["trial"]) for x in read_lines(path)] == [
+        (str(s), str(s / 10), "3") for s in range(1, 7)
+    ]
+
+
+def test_only_the_chief_counts_the_kept_lines(
+    metric_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vertex_hydra.report import last_step
+
+    metric_file.parent.mkdir(parents=True)
+    metric_file.write_text(_old_line("5", 9) + "\n")
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "5")
+    assert last_step() == 9
+    monkeypatch.setenv("LOCAL_RANK", "1")  # a DDP rank that never writes the file
+    assert last_step() is None

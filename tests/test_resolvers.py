@@ -96,3 +96,51 @@ def test_a_real_hydra_app_resolves_it_from_the_trial_environment(tmp_path: Path)
 
     assert run({}) == "ckpt_path=None"
     assert run({"AIP_CHECKPOINT_DIR": str(tmp_path / "ckpt") + "/"}) == f"ckpt_path={checkpoint}"
+
+
+RESTART_APP = Path(__file__).parent / "apps" / "restart_app" / "app.py"
+
+
+@pytest.mark.slow
+def test_a_restarted_trial_resumes_and_its_metric_file_keeps_every_report(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch")
+    import json
+
+    metric_file = tmp_path / "hypertune" / "output.metrics"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CLOUD_ML_", "AIP_")) and k not in ("VERTEX_HYDRA_STUDY", "RANK")
+    }
+    env.update(
+        CLOUD_ML_TRIAL_ID="12",
+        CLOUD_ML_HP_METRIC_FILE=str(metric_file),
+        AIP_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+    )
+
+    def run(*overrides: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(RESTART_APP), f"hydra.run.dir={tmp_path / 'out'}", *overrides],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    first = run("max_epochs=6", "preempt_after=3")  # the VM goes away after epoch 3
+    assert first.returncode == -9, first.stderr
+    assert "ckpt_path=None" in first.stdout
+    before = [json.loads(line) for line in metric_file.read_text().splitlines()]
+    assert [line["global_step"] for line in before] == ["1", "2", "3"]
+
+    second = run("max_epochs=6")  # Vertex starts the same trial again
+    assert second.returncode == 0, second.stderr
+    assert f"ckpt_path={tmp_path / 'checkpoints' / 'last.ckpt'}" in second.stdout
+    lines = [json.loads(line) for line in metric_file.read_text().splitlines()]
+    assert [(line["global_step"], line["val/acc"], line["trial"]) for line in lines] == [
+        *[(str(step), str(step / 8), "12") for step in range(1, 7)],
+        ("7", "0.75", "12"),  # fit end: the best accuracy, one step past the last
+    ]
+    assert lines[:3] == before  # the reports from before the restart, unchanged
