@@ -7,6 +7,7 @@ does, because this test session has long since imported everything.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import importlib
 import importlib.resources
@@ -148,3 +149,57 @@ def test_cloud_help_imports_nothing_from_google(command: str) -> None:
     lines = result.stdout.strip().splitlines()
     assert f"usage: vertex-hydra {command}" in result.stdout
     assert json.loads(lines[-1]) == []
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Each module of the package and the package modules it imports, anywhere in its text.
+
+    Imports inside functions and under ``TYPE_CHECKING`` count too. ``from pkg import sub``
+    counts as importing ``pkg.sub`` only, since Python runs ``pkg/__init__.py`` for any
+    submodule anyway.
+    """
+    package = Path(vertex_hydra.__file__).parent
+    modules: dict[str, Path] = {}
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    kept = here.split(".")[: len(here.split(".")) - node.level + 1]
+                    base = ".".join([*kept, base] if base else kept)
+                subs = [f"{base}.{alias.name}" for alias in node.names]
+                found = [s for s in subs if s in modules] or [base]
+            else:
+                continue
+            graph[name].update(f for f in found if f in modules and f != name)
+    return graph
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    graph = _module_imports()
+    assert len(graph) > 50 and "vertex_hydra.local.trial" in graph["vertex_hydra.local.study"]
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles: list[list[str]] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append([*path[path.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []

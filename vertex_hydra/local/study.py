@@ -45,11 +45,12 @@ from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.local import reaper
 from vertex_hydra.local._guards import signals_to, workdir_lock
+from vertex_hydra.local.launchers import launcher_for
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.local.search import SearchSpace
 from vertex_hydra.local.stopping import rules_for
 from vertex_hydra.local.store import Store, StoredTrial, StoreLostError, check_store
-from vertex_hydra.local.trial import TrialRun, TrialStartError, launcher_for, trial_timeout
+from vertex_hydra.local.trial import TrialRun, TrialStartError, trial_timeout
 from vertex_hydra.local.trial_process import GRACE_SECONDS
 from vertex_hydra.results import StudyResults, TrialResult
 from vertex_hydra.results.table import write_csv

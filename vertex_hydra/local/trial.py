@@ -3,7 +3,8 @@
 The scheduler (:mod:`vertex_hydra.local.study`) sees a trial only through
 :class:`TrialRun` and starts one through a :class:`TrialLauncher`, so a trial made
 of several processes (one per replica of ``workerPoolSpecs``) is another pair of
-classes here, chosen by :func:`launcher_for`, with no change to the scheduler.
+classes here, chosen by :func:`vertex_hydra.local.launchers.launcher_for`, with no change
+to the scheduler.
 
 :class:`ProcessTrial` is a trial of one process, as Vertex AI runs
 ``workerPoolSpecs[0]`` with one replica: argv and environment from
@@ -13,7 +14,7 @@ turns an exit status and a metric log into the recorded :class:`TrialResult`, as
 Vertex AI decides a trial's state.
 
 Example:
-    >>> launcher = launcher_for(job, Path("runs/a"))  # doctest: +SKIP
+    >>> launcher = ProcessLauncher(job, Path("runs/a"))  # doctest: +SKIP
     >>> run = launcher.start(store.ask())  # doctest: +SKIP
     >>> while not run.poll(): run.refresh()  # doctest: +SKIP
     >>> run.outcome().state  # doctest: +SKIP
@@ -47,7 +48,6 @@ __all__ = [
     "TrialRun",
     "TrialStartError",
     "conclude",
-    "launcher_for",
     "trial_timeout",
 ]
 
@@ -134,7 +134,7 @@ class TrialLauncher(Protocol):
     """Starts trials of one study.
 
     Example:
-        >>> launcher_for(job, Path("runs/a")).start(trial)  # doctest: +SKIP
+        >>> ProcessLauncher(job, Path("runs/a")).start(trial)  # doctest: +SKIP
         <vertex_hydra.local.trial.ProcessTrial object at ...>
     """
 
@@ -310,18 +310,3 @@ class ProcessLauncher:
     def start(self, trial: StoredTrial) -> TrialRun:
         """See :meth:`TrialLauncher.start`."""
         return ProcessTrial(self.job, trial, self.workdir)
-
-
-def launcher_for(job: JobSpec, workdir: Path) -> TrialLauncher:
-    """The launcher for the job's trials: one process, or one per replica of pools 0 and 1.
-
-    Example:
-        >>> launcher_for(job, Path("runs/a"))  # doctest: +SKIP
-        <vertex_hydra.local.trial.ProcessLauncher object at ...>
-    """
-    counts = job.replica_counts
-    if len(counts) > 1 and counts[1] > 0:
-        from vertex_hydra.local.replicas import ReplicaLauncher  # it imports this module
-
-        return ReplicaLauncher(job, workdir)
-    return ProcessLauncher(job, workdir)
