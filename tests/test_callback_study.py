@@ -338,14 +338,14 @@ def test_report_metric_without_tag_uses_the_study(
 APP = Path(__file__).resolve().parent / "apps" / "study_metric_app"
 
 
-@pytest.mark.slow
-def test_vertex_hydra_local_records_the_accuracies(tmp_path: Path) -> None:
+def run_local_study(tmp_path: Path, metrics: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Run the app's two trials (offset 0.0 and 0.1) under ``vertex-hydra local``; its CSV rows."""
     job = {
         "displayName": "study-metric",
         "maxTrialCount": 2,
         "parallelTrialCount": 1,
         "studySpec": {
-            "metrics": [{"metricId": "val/acc", "goal": "MAXIMIZE"}],
+            "metrics": metrics,
             "parameters": [{"parameterId": "offset", "discreteValueSpec": {"values": [0.0, 0.1]}}],
             "algorithm": "GRID_SEARCH",
             "measurementSelectionType": "LAST_MEASUREMENT",
@@ -380,14 +380,51 @@ def test_vertex_hydra_local_records_the_accuracies(tmp_path: Path) -> None:
     with (work / "trials.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["state"] for r in rows} == {"SUCCEEDED"}
-    accuracies = [0.5, 0.7, 0.6]  # what the app logs as val/acc (its loss falls every epoch)
+    assert sorted(float(r["offset"]) for r in rows) == [0.0, 0.1]
+    return rows
+
+
+ACCURACIES = [0.5, 0.7, 0.6]  # what the app logs as val/acc (plus offset)
+LOSSES = [0.9, 0.5, 0.1]  # and as val/loss
+
+
+@pytest.mark.slow
+def test_vertex_hydra_local_records_the_accuracies(tmp_path: Path) -> None:
+    rows = run_local_study(tmp_path, [{"metricId": "val/acc", "goal": "MAXIMIZE"}])
     for row in rows:
         offset = float(row["offset"])
-        assert float(row["value"]) == pytest.approx(max(accuracies) + offset, abs=1e-6)
-        written = lines(work / "trials" / row["trial_id"] / "output.metrics")
+        assert float(row["value"]) == pytest.approx(max(ACCURACIES) + offset, abs=1e-6)
+        written = lines(tmp_path / "w" / "trials" / row["trial_id"] / "output.metrics")
         assert [v["val/acc"] for _, v in written] == [
-            text(a + offset) for a in [*accuracies, max(accuracies)]
+            text(a + offset) for a in [*ACCURACIES, max(ACCURACIES)]
         ]
+
+
+@pytest.mark.slow
+def test_a_two_metric_local_study_records_both_from_the_default_callback(tmp_path: Path) -> None:
+    """The callback, given no metric, reports both study metrics in each line; local records both."""
+    rows = run_local_study(
+        tmp_path,
+        [{"metricId": "val/acc", "goal": "MAXIMIZE"}, {"metricId": "val/loss", "goal": "MINIMIZE"}],
+    )
+    for row in rows:
+        offset = float(row["offset"])
+        written = lines(tmp_path / "w" / "trials" / row["trial_id"] / "output.metrics")
+        # One line per validation epoch with both metrics, then the fit-end line with each best.
+        assert [v["val/acc"] for _, v in written] == [
+            text(a + offset) for a in [*ACCURACIES, max(ACCURACIES)]
+        ]
+        assert [v["val/loss"] for _, v in written] == [text(x) for x in [*LOSSES, min(LOSSES)]]
+        # LAST_MEASUREMENT: the fit-end line, i.e. each metric's best.
+        assert float(row["value:val/acc"]) == pytest.approx(max(ACCURACIES) + offset, abs=1e-6)
+        assert float(row["value:val/loss"]) == pytest.approx(min(LOSSES), abs=1e-6)
+    # The same loss and a higher accuracy: the offset-0.1 trial alone is the Pareto front.
+    optuna = pytest.importorskip("optuna")
+    study = optuna.load_study(
+        study_name="vertex-hydra-local", storage=f"sqlite:///{tmp_path / 'w' / 'study.db'}"
+    )
+    assert [t.params["offset"] for t in study.best_trials] == [0.1]
+    assert (tmp_path / "w" / "pareto.png").stat().st_size > 0
 
 
 # Several metrics (issue 10): one line per report holds every study metric.
