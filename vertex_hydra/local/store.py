@@ -435,8 +435,8 @@ class Store:
     def ask(self) -> StoredTrial:
         """A new trial with the sampler's parameters (a queued re-run first), marked RUNNING."""
         with self._guard():
-            trial = self.study.ask(self.space.distributions())
-            params = self.space.to_vertex(trial.params)
+            trial = self.study.ask()
+            params = self.space.sample(trial)
             trial.set_user_attr("vertex_parameters", params)
         self._live[trial.number] = trial
         self._results = None
