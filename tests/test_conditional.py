@@ -379,3 +379,64 @@ def test_an_enqueued_rerun_replays_its_active_parameters() -> None:
     study.enqueue_trial(dict(study.trials[0].params))
     again = study.ask()
     assert space.sample(again) == values
+
+
+# --- results of a Vertex job with conditional parameters ------------------------------------
+
+
+def _vertex_trial(tid: str, acc: float, **values: Any) -> dict[str, Any]:
+    return {"id": tid, "state": "SUCCEEDED",
+            "parameters": [{"parameterId": k.replace("_", ".", 1), "value": v} for k, v in values.items()],
+            "finalMeasurement": {"stepCount": "1", "metrics": [{"metricId": "score", "value": acc}]}}  # fmt: skip
+
+
+def test_results_of_a_vertex_job_leave_inactive_children_blank(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+    import json
+
+    from vertex_fake import serve_fake_vertex
+
+    from vertex_hydra.cli import main
+    from vertex_hydra.cloud import build_request_body
+    from vertex_hydra.cloud._api import ANONYMOUS_ENV, ENDPOINT_ENV
+    from vertex_hydra.cloud._results import job_to_results
+    from vertex_hydra.results.plots import parameter_figure
+
+    monkeypatch.delenv(ENDPOINT_ENV, raising=False)
+    monkeypatch.setenv(ANONYMOUS_ENV, "1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    name = "projects/proj/locations/us-central1/hyperparameterTuningJobs/77"
+    body = build_request_body(_raw(_tree()), display_name="cond")
+    trials = [
+        _vertex_trial("1", 0.5, model_activation="relu", lr=0.01, model_hidden_layers=1.0),
+        _vertex_trial("2", 0.6, model_activation="tanh", wd=0.01, model_hidden_layers=2.0,
+                      data_batch_size=64.0, momentum=0.5),
+        _vertex_trial("3", 0.7, model_activation="gelu", wd=0.0, model_hidden_layers=3.0,
+                      data_batch_size=32.0),
+    ]  # fmt: skip
+    job = {**body, "state": "JOB_STATE_SUCCEEDED", "trials": trials}
+    with serve_fake_vertex() as vertex:
+        vertex.add_job(name, json.loads(json.dumps(job)))
+        workdir = tmp_path / "out"
+        assert main(["results", name, "--workdir", str(workdir), "--api-endpoint", vertex.url]) == 0
+    shown = capsys.readouterr().out
+    with (workdir / "trials.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["lr"], r["wd"], r["data.batch_size"], r["momentum"]) for r in rows] == [
+        ("0.01", "", "", ""), ("", "0.01", "64.0", "0.5"), ("", "0.0", "32.0", "")]  # fmt: skip
+    header, *lines = [line for line in shown.splitlines() if line.startswith(("trial", "1 ", "2 ", "3 "))][:4]
+    assert header.split()[:8] == ["trial", "state", "model.activation", "lr", "wd",
+                                  "model.hidden_layers", "data.batch_size", "momentum"]  # fmt: skip
+    column = header.index("momentum")
+    assert [line[column:column + 8].strip() for line in lines] == ["", "0.5", ""]
+    assert (workdir / "plots" / "param_momentum.png").exists() or any(
+        p.name == "param_momentum.png" for p in workdir.rglob("*.png"))
+    # each child's plot holds only the trials where it was active
+    results = job_to_results(json.loads(json.dumps(job)))
+    by_id = {p.parameter_id: p for p in results.parameters}
+    for pid, count in (("lr", 1), ("wd", 2), ("momentum", 1), ("model.activation", 3)):
+        fig = parameter_figure(by_id[pid], results.metrics, results.trials)
+        points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+        assert points == count, pid

@@ -61,7 +61,7 @@ def job_to_results(job: Mapping[str, Any]) -> StudyResults:
     trials = sorted(job.get("trials") or [], key=_trial_order)
     return StudyResults(
         metrics=spec.metrics,
-        parameters=spec.parameters,
+        parameters=spec.columns,
         trials=[trial_to_result(t, by_id) for t in trials],
     )
 

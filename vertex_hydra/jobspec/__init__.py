@@ -232,6 +232,17 @@ class JobSpec:
         return list(dict.fromkeys(p.parameter_id for p in self.parameters))
 
     @property
+    def columns(self) -> tuple[ParameterSpec, ...]:
+        """One parameter per ``parameterId`` (the first in pre-order): a results table's columns.
+
+        Children that share an id under disjoint conditions make one column.
+        """
+        first: dict[str, ParameterSpec] = {}
+        for p in self.parameters:
+            first.setdefault(p.parameter_id, p)
+        return tuple(first.values())
+
+    @property
     def roots(self) -> tuple[ParameterSpec, ...]:
         """The top-level parameters (``studySpec.parameters``), each holding its children."""
         return tuple(p for p in self.parameters if p.parent is None)

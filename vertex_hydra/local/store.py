@@ -520,7 +520,7 @@ class Store:
             with self._guard():
                 trials = [r for t in self._trials() if (r := self._result(t)) is not None]
             self._results = StudyResults(
-                metrics=self.job.metrics, parameters=self.job.parameters, trials=trials
+                metrics=self.job.metrics, parameters=self.job.columns, trials=trials
             )
         else:
             self.check()
