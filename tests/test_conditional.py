@@ -440,3 +440,85 @@ def test_results_of_a_vertex_job_leave_inactive_children_blank(
         fig = parameter_figure(by_id[pid], results.metrics, results.trials)
         points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
         assert points == count, pid
+
+
+# --- check probes every child with its parent set to activate it ----------------------------
+
+_PLAIN_CHILDREN = [
+    {"parameterId": "model.act", "categoricalValueSpec": {"values": ["relu", "gelu"]},
+     "conditionalParameterSpecs": [
+         {"parentCategoricalValues": {"values": ["relu"]}, "parameterSpec": {
+             "parameterId": "model.lr", "doubleValueSpec": {"minValue": 0.001, "maxValue": 0.1}}},
+         {"parentCategoricalValues": {"values": ["gelu"]}, "parameterSpec": {
+             "parameterId": "model.depth", "integerValueSpec": {"minValue": 1, "maxValue": 4},
+             "conditionalParameterSpecs": [
+                 {"parentIntValues": {"values": [3]}, "parameterSpec": {
+                     "parameterId": "data.batch_size", "discreteValueSpec": {"values": [16, 64]}}}]}}]},
+]  # fmt: skip
+
+
+def _plain_job(tmp_path: Any, parameters: list[dict[str, Any]]) -> Any:
+    import yaml
+
+    from vertex_hydra.jobspec import load_job
+
+    raw = _raw(parameters)
+    app = __import__("pathlib").Path(__file__).resolve().parent / "apps" / "plain_app.py"
+    raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] = ["python", str(app)]
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path, load_job(path)
+
+
+def test_check_batches_pass_each_child_under_an_activating_parent_and_never_inactive(
+    tmp_path: Any,
+) -> None:
+    from vertex_hydra.check._compose import _probe_batches, probes_for
+
+    _, job = _plain_job(tmp_path, _PLAIN_CHILDREN)
+    params = {p.parameter_id: p for p in job.columns}
+    probes = {pid: probes_for(p) for pid, p in params.items()}
+    probes["model.depth"].append(3)  # what compose_rows adds: a value that activates the child
+    batches = _probe_batches(job, params, probes)
+    assert batches == [
+        {"model.act": "relu", "model.lr": 0.001},
+        {"model.act": "gelu", "model.depth": 4},
+        {"model.act": "relu", "model.lr": 0.1},
+        {"model.act": "gelu", "model.depth": 3, "data.batch_size": 64},
+        {"model.act": "gelu", "model.depth": 1},
+        {"model.act": "gelu", "model.depth": 3, "data.batch_size": 16},
+    ]
+    for batch in batches:  # each argv holds exactly the active parameters
+        assert [p.parameter_id for p in job.active_parameters(batch)] == list(batch)
+
+
+def test_check_probes_children_and_names_their_condition(tmp_path: Any) -> None:
+    from vertex_hydra.check import check_job
+    from vertex_hydra.check._cli import format_report
+
+    path, _ = _plain_job(tmp_path, _PLAIN_CHILDREN)
+    result = check_job(path)
+    assert result.ok, result.problems
+    rows = {r.parameter_id: r for r in result.rows}
+    assert rows["model.lr"].label == "model.lr (when model.act in [relu])"
+    assert rows["model.lr"].received == (0.001, 0.1)
+    assert rows["model.depth"].received == (1, 4, 3)
+    assert rows["data.batch_size"].label == "data.batch_size (when model.depth in [3])"
+    assert rows["data.batch_size"].received == (16, 64)
+    report = format_report(result, color=False)
+    assert "model.lr (when model.act in [relu])" in report
+    assert "data.batch_size (when model.depth in [3])" in report
+
+
+def test_check_finds_a_misspelt_child(tmp_path: Any) -> None:
+    from vertex_hydra.check import check_job
+
+    broken = copy.deepcopy(_PLAIN_CHILDREN)
+    broken[0]["conditionalParameterSpecs"][1]["parameterSpec"]["conditionalParameterSpecs"][0][
+        "parameterSpec"]["parameterId"] = "data.batch_sz"  # fmt: skip
+    path, _ = _plain_job(tmp_path, broken)
+    result = check_job(path)
+    assert not result.ok
+    rows = {r.parameter_id: r for r in result.rows}
+    assert rows["data.batch_sz"].status == "key missing; did you mean data.batch_size?"
+    assert rows["model.lr"].status == "OK" and rows["model.depth"].status == "OK"
