@@ -522,3 +522,15 @@ def test_check_finds_a_misspelt_child(tmp_path: Any) -> None:
     rows = {r.parameter_id: r for r in result.rows}
     assert rows["data.batch_sz"].status == "key missing; did you mean data.batch_size?"
     assert rows["model.lr"].status == "OK" and rows["model.depth"].status == "OK"
+
+
+def test_the_study_env_gives_every_child_its_value_type() -> None:
+    from vertex_hydra.study_env import STUDY_ENV, read_study
+
+    job = JobSpec.from_dict(_raw(_tree()))
+    env = job.trial_env("1", metric_file="m")
+    info = read_study({STUDY_ENV: env[STUDY_ENV]})
+    assert info is not None
+    assert info.value_types() == {
+        "model.activation": "text", "lr": "float", "wd": "float", "model.hidden_layers": "int",
+        "data.batch_size": "int", "momentum": "float"}  # fmt: skip
