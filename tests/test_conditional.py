@@ -18,7 +18,10 @@ from vertex_hydra.local.search import SearchSpace, make_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-ACT = {"parameterId": "model.activation", "categoricalValueSpec": {"values": ["relu", "tanh", "gelu"]}}
+ACT = {
+    "parameterId": "model.activation",
+    "categoricalValueSpec": {"values": ["relu", "tanh", "gelu"]},
+}
 LAYERS = {"parameterId": "model.hidden_layers", "integerValueSpec": {"minValue": 1, "maxValue": 3}}
 LR = {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.001, "maxValue": 0.1}}
 BS = {"parameterId": "data.batch_size", "discreteValueSpec": {"values": [32, 64]}}
@@ -194,12 +197,12 @@ def _with_children(parent: dict[str, Any], *children: dict[str, Any]) -> dict[st
         (_with_children(BS, _child({"parentDiscreteValues": {"values": [48]}}, LR)),
          r"parentDiscreteValues \[48\] lie outside .*\(\[32, 64\]\)"),
         (_with_children(ACT, _child({"parentIntValues": {"values": [1]}}, LR)),
-         r"\(lr\): parentIntValues does not match its parent 'model\.activation', a "
-         r"categoricalValueSpec\. Fix: write the condition as parentCategoricalValues"),
+         r"\(lr\): parentIntValues does not match the categoricalValueSpec of its parent "
+         r"'model\.activation'\. Fix: write the condition as parentCategoricalValues"),
         (_with_children(LAYERS, _child({"parentDiscreteValues": {"values": [1]}}, LR)),
-         r"a integerValueSpec\. Fix: write the condition as parentIntValues"),
+         r"the integerValueSpec of its parent 'model\.hidden_layers'\. Fix: write the condition as parentIntValues"),
         (_with_children(BS, _child({"parentIntValues": {"values": [32]}}, LR)),
-         r"a discreteValueSpec\. Fix: write the condition as parentDiscreteValues"),
+         r"the discreteValueSpec of its parent 'data\.batch_size'\. Fix: write the condition as parentDiscreteValues"),
         (_with_children(LR, _child({"parentDiscreteValues": {"values": [0.01]}}, MOM)),
          r"^studySpec\.parameters\[0\] \(lr\): a DOUBLE parameter cannot have "
          r"conditionalParameterSpecs"),
@@ -317,10 +320,10 @@ def test_grid_search_walks_the_tree_each_active_combination_once() -> None:
     # by hand: act (relu | tanh x2 | gelu x2) = 5; layers (1 | 2,3 x (32 | 64 x 2)) = 1 + 2*3 = 7
     expected = []
     for a in ("relu", "tanh", "gelu"):
-        for w in ((None,) if a == "relu" else (0.0, 0.01)):
+        for w in (None,) if a == "relu" else (0.0, 0.01):
             for n in (1, 2, 3):
-                for b in ((None,) if n == 1 else (32, 64)):
-                    for m in ((0.5, 0.9) if b == 64 else (None,)):
+                for b in (None,) if n == 1 else (32, 64):
+                    for m in (0.5, 0.9) if b == 64 else (None,):
                         point = {"model.activation": a, "wd": w, "model.hidden_layers": n,
                                  "data.batch_size": b, "momentum": m}  # fmt: skip
                         expected.append({k: v for k, v in point.items() if v is not None})
@@ -364,8 +367,11 @@ def test_children_sharing_an_id_get_distinct_optuna_names_and_map_back() -> None
         trial = study.ask()
         values = space.sample(trial)
         assert set(values) == {"model.activation", "lr"}
-        assert (0.001 <= values["lr"] <= 0.1) if values["model.activation"] == "relu" else (
-            0.5 <= values["lr"] <= 0.6)
+        assert (
+            (0.001 <= values["lr"] <= 0.1)
+            if values["model.activation"] == "relu"
+            else (0.5 <= values["lr"] <= 0.6)
+        )
         study.tell(trial, 0.0)
 
 
@@ -426,13 +432,16 @@ def test_results_of_a_vertex_job_leave_inactive_children_blank(
         rows = list(csv.DictReader(handle))
     assert [(r["lr"], r["wd"], r["data.batch_size"], r["momentum"]) for r in rows] == [
         ("0.01", "", "", ""), ("", "0.01", "64", "0.5"), ("", "0", "32", "")]  # fmt: skip
-    header, *lines = [line for line in shown.splitlines() if line.startswith(("trial", "1 ", "2 ", "3 "))][:4]
+    header, *lines = [
+        line for line in shown.splitlines() if line.startswith(("trial", "1 ", "2 ", "3 "))
+    ][:4]
     assert header.split()[:8] == ["trial", "state", "model.activation", "lr", "wd",
                                   "model.hidden_layers", "data.batch_size", "momentum"]  # fmt: skip
     column = header.index("momentum")
-    assert [line[column:column + 8].strip() for line in lines] == ["", "0.5", ""]
+    assert [line[column : column + 8].strip() for line in lines] == ["", "0.5", ""]
     assert (workdir / "plots" / "param_momentum.png").exists() or any(
-        p.name == "param_momentum.png" for p in workdir.rglob("*.png"))
+        p.name == "param_momentum.png" for p in workdir.rglob("*.png")
+    )
     # each child's plot holds only the trials where it was active
     results = job_to_results(json.loads(json.dumps(job)))
     by_id = {p.parameter_id: p for p in results.parameters}

@@ -63,7 +63,9 @@ class ParameterRow:
     @property
     def label(self) -> str:
         """The parameter as the table names it: ``lr (when model.act in [relu])`` for a child."""
-        return f"{self.parameter_id} (when {self.condition})" if self.condition else self.parameter_id
+        return (
+            f"{self.parameter_id} (when {self.condition})" if self.condition else self.parameter_id
+        )
 
     @property
     def ok(self) -> bool:

@@ -350,8 +350,8 @@ def _children_problems(
             )
         elif wanted is not None and set_keys[0] != wanted:
             problems.append(
-                f"{at_child}: {set_keys[0]} does not match its parent "
-                f"{param.get('parameterId')!r}, a {_PARENT_KEYS[kind][1]}. Fix: write the "
+                f"{at_child}: {set_keys[0]} does not match the {_PARENT_KEYS[str(kind)][1]} "
+                f"of its parent {param.get('parameterId')!r}. Fix: write the "
                 f"condition as {wanted}: {{values: [...]}}."
             )
         elif wanted is not None and isinstance(spec, Mapping):

@@ -230,9 +230,7 @@ class SearchSpace:
         def subtree(p: ParameterSpec) -> list[dict[str, Any]]:
             points = []
             for value in _values(p):
-                active = sorted(
-                    (c for c in p.children if c.active_under(value)), key=self.name
-                )
+                active = sorted((c for c in p.children if c.active_under(value)), key=self.name)
                 for combo in itertools.product(*(subtree(c) for c in active)):
                     point = {self.name(p): value}
                     for part in combo:
