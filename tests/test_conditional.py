@@ -543,3 +543,19 @@ def test_the_study_env_gives_every_child_its_value_type() -> None:
     assert info.value_types() == {
         "model.activation": "text", "lr": "float", "wd": "float", "model.hidden_layers": "int",
         "data.batch_size": "int", "momentum": "float"}  # fmt: skip
+
+
+def test_resume_fields_tell_children_sharing_an_id_apart() -> None:
+    from vertex_hydra.local.store import changed_fields, job_fields
+
+    def job(high: float) -> JobSpec:
+        small = dict(LR, doubleValueSpec={"minValue": 0.001, "maxValue": high})
+        act = dict(ACT, conditionalParameterSpecs=[
+            _child({"parentCategoricalValues": {"values": ["relu"]}}, small),
+            _child({"parentCategoricalValues": {"values": ["tanh"]}}, LR)])  # fmt: skip
+        return JobSpec.from_dict(_raw([act]))
+
+    before, after = job_fields(job(0.01)), job_fields(job(0.02))
+    where = "studySpec.parameters[model.activation].conditionalParameterSpecs[lr|relu]"
+    assert before[f"{where}.maxValue"] == 0.01
+    assert changed_fields(before, after) == [f"{where}.maxValue (0.01 → 0.02)"]

@@ -143,9 +143,11 @@ def _proto3(value: Any) -> Any:
     return value
 
 
-def _parameter_fields(prefix: str, raw: Mapping[str, Any], out: dict[str, Any]) -> None:
+def _parameter_fields(
+    prefix: str, raw: Mapping[str, Any], out: dict[str, Any], label: str | None = None
+) -> None:
     spec = _parameter(raw)
-    name = f"{prefix}[{spec.parameter_id}]"
+    name = f"{prefix}[{label or spec.parameter_id}]"
     out[f"{name}.type"] = spec.kind
     if spec.min_value is not None or spec.max_value is not None:
         out[f"{name}.minValue"] = _normal(spec.min_value)
@@ -153,16 +155,24 @@ def _parameter_fields(prefix: str, raw: Mapping[str, Any], out: dict[str, Any]) 
     if spec.values:
         out[f"{name}.values"] = sorted(_normal(list(spec.values)), key=str)
     out[f"{name}.scaleType"] = spec.scale_type
-    for child in raw.get("conditionalParameterSpecs") or []:
+    children = raw.get("conditionalParameterSpecs") or []
+    ids = [(c.get("parameterSpec") or {}).get("parameterId") for c in children]
+    for child in children:
         child_spec = child.get("parameterSpec") or {}
         child_name = f"{name}.conditionalParameterSpecs"
-        _parameter_fields(child_name, child_spec, out)
+        pid = child_spec.get("parameterId")
+        conditions = {}
         for key in ("parentDiscreteValues", "parentIntValues", "parentCategoricalValues"):
             if child.get(key) is not None:
                 values = _normal((child[key] or {}).get("values") or [])
-                out[f"{child_name}[{child_spec.get('parameterId')}].{key}"] = sorted(
-                    values, key=str
-                )
+                conditions[key] = sorted(values, key=str)
+        # Children sharing an id (disjoint conditions) are told apart by their condition.
+        label = str(pid)
+        if ids.count(pid) > 1:
+            label += "|" + ",".join(str(v) for vs in conditions.values() for v in vs)
+        _parameter_fields(child_name, child_spec, out, label)
+        for key, values in conditions.items():
+            out[f"{child_name}[{label}].{key}"] = values
 
 
 def job_fields(job: JobSpec) -> dict[str, Any]:
