@@ -224,7 +224,10 @@ def test_check_passes_on_the_digits_example() -> None:
     assert (
         result.compositions == 4 and result.runs == 4
     )  # 1 baseline + 3 discrete/categorical values
-    assert [r.status for r in result.rows] == ["OK"] * 4
+    assert [r.status for r in result.rows] == ["OK"] * 5
+    width = row(result, "model.width")  # a child: probed only with 2 or 3 hidden layers
+    assert width.label == "model.width (when model.hidden_layers in [2, 3])"
+    assert width.received == (64, 128)
     batch = row(result, "data.batch_size")
     assert batch.tried == ("32.0", "64.0", "128.0") and batch.received == (32, 64, 128)
     assert row(result, "model.activation").received == ("relu", "gelu", "tanh")

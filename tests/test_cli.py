@@ -130,13 +130,15 @@ def test_check_digits_prints_a_table_and_exits_0(capsys: pytest.CaptureFixture[s
     header = next(i for i, line in enumerate(lines) if line.startswith("parameter "))
     assert lines[header].split() == ["parameter", "config", "key", "tried", "(as", "Vertex", "passes",
                                      "them)", "received", "status"]  # fmt: skip
-    table = {line.split()[0]: line for line in lines[header + 2 : header + 6]}
+    table = {line.split()[0]: line for line in lines[header + 2 : header + 7]}
     assert set(table) == {
         "model.optimizer.lr",
         "data.batch_size",
         "model.hidden_layers",
+        "model.width",
         "model.activation",
     }
+    assert table["model.width"].startswith("model.width (when model.hidden_layers in [2, 3]) ")
     assert "32.0, 64.0, 128.0" in table["data.batch_size"]
     assert "32, 64, 128 (int)" in table["data.batch_size"]
     assert all(line.rstrip().endswith("OK") for line in table.values())

@@ -518,7 +518,10 @@ def test_wait_gives_up_after_the_timeout(
 
 def _params(lr: float, batch: float, layers: float, act: str) -> list[dict[str, Any]]:
     ids = ("model.optimizer.lr", "data.batch_size", "model.hidden_layers", "model.activation")
-    return [{"parameterId": i, "value": v} for i, v in zip(ids, (lr, batch, layers, act))]
+    params = [{"parameterId": i, "value": v} for i, v in zip(ids, (lr, batch, layers, act))]
+    if layers in (2, 3):  # the conditional model.width is active: Vertex passes it
+        params.insert(3, {"parameterId": "model.width", "value": 128.0})
+    return params
 
 
 FINISHED_JOB = {
@@ -546,18 +549,21 @@ EXPECTED = StudyResults(
     parameters=load_job(JOB).parameters,
     trials=[
         TrialResult("1", "SUCCEEDED", {"model.optimizer.lr": 0.003, "data.batch_size": 64,
-                                       "model.hidden_layers": 2, "model.activation": "gelu"},
+                                       "model.hidden_layers": 2, "model.width": 128,
+                                       "model.activation": "gelu"},
                     {"val/acc": 0.955}, seconds=125.5, measurements=[Measurement(1, None, {"val/acc": 0.8}),
                                                                        Measurement(2, None, {"val/acc": 0.9})]),
         TrialResult("2", "INFEASIBLE", {"model.optimizer.lr": 0.02, "data.batch_size": 128,
-                                        "model.hidden_layers": 3, "model.activation": "tanh"},
+                                        "model.hidden_layers": 3, "model.width": 128,
+                                        "model.activation": "tanh"},
                     {}, seconds=30.0,
                     error="The replica workerpool0-0 exited with a non-zero status of 1."),
         TrialResult("3", "STOPPED", {"model.optimizer.lr": 0.0001, "data.batch_size": 32,
                                      "model.hidden_layers": 1, "model.activation": "relu"},
                     {"val/acc": 0.5}),
         TrialResult("4", "ACTIVE", {"model.optimizer.lr": 0.01, "data.batch_size": 32,
-                                    "model.hidden_layers": 2, "model.activation": "relu"}, {}),
+                                    "model.hidden_layers": 2, "model.width": 128,
+                                    "model.activation": "relu"}, {}),
     ],
 )  # fmt: skip
 
@@ -600,8 +606,9 @@ def test_results_renders_like_local(
     assert csv == (workdir / "trials.csv").read_text()
     assert "Best trial 1: val/acc=0.955" in shown
     assert "Best overrides: model.optimizer.lr=0.003 data.batch_size=64 model.hidden_layers=2 " \
-           "model.activation=gelu" in shown  # fmt: skip
-    assert csv.splitlines()[1] == "1,SUCCEEDED,0.003,64,2,gelu,0.955,125.5"
+           "model.width=128 model.activation=gelu" in shown  # fmt: skip
+    assert csv.splitlines()[1] == "1,SUCCEEDED,0.003,64,2,128,gelu,0.955,125.5"
+    assert csv.splitlines()[3] == "3,STOPPED,0.0001,32,1,,relu,0.5,"  # 1 layer: no width
     assert (workdir / "history.png").exists()
 
 

@@ -54,7 +54,7 @@ def _shown_path(path: Path) -> str:
 
 def _row_cells(row: ParameterRow) -> list[str]:
     return [
-        row.parameter_id,
+        row.label,
         row.key or "-",
         ", ".join(row.tried),
         format_received(row.received),

@@ -153,13 +153,13 @@ def compose_rows(
         >>> compose_rows(job).problems  # doctest: +SKIP
         []
     """
-    params = {p.parameter_id: p for p in job.parameters}
+    params = {p.parameter_id: p for p in job.columns}
     probes = {pid: probes_for(p) for pid, p in params.items()}
-    width = max(len(values) for values in probes.values())
-    batches: list[dict[str, float | str]] = [{}] + [
-        {pid: values[min(k, len(values) - 1)] for pid, values in probes.items()}
-        for k in range(width)
-    ]
+    for p in params.values():  # a parent is also probed at each value that activates a child
+        for child in p.children:
+            if not any(child.active_under(v) for v in probes[p.parameter_id]):
+                probes[p.parameter_id].append(child.parent_values[0])
+    batches: list[dict[str, float | str]] = [{}] + _probe_batches(job, params, probes)
     first = run_compositions(job, batches, python=python, timeout=timeout, jobs=jobs)
     baseline, runs = first[0], len(first)
     blocked = baseline_problem(baseline, timeout)
@@ -167,7 +167,7 @@ def compose_rows(
         rows = tuple(
             _row(params[pid], probes[pid], None, {}, {}, _ABSENT, blocked[0]) for pid in params
         )
-        return Composed(rows, [Problem("trial command", blocked[1])], 1 + width, runs)
+        return Composed(rows, [Problem("trial command", blocked[1])], len(batches), runs)
     trace = baseline.trace or {}
     keys: dict[str, str | None] = {}
     key_errors: dict[str, str | None] = {}
@@ -240,7 +240,58 @@ def compose_rows(
                 f"{command_text(comp.argv)} fails although each of its parameters composes alone: "
                 f"{essential_error(comp.stderr)}. Fix: check how these values interact in the config."
             )))  # fmt: skip
-    return Composed(tuple(judged), problems, 1 + width, runs, baseline.config)
+    return Composed(tuple(judged), problems, len(batches), runs, baseline.config)
+
+
+def _probe_batches(
+    job: JobSpec, params: Mapping[str, ParameterSpec], probes: Mapping[str, list[float | str]]
+) -> list[dict[str, float | str]]:
+    """Batches that pass every probe value of every parameter once at least, as Vertex would.
+
+    Batch ``k`` passes each parameter's ``k``-th probe value (the last one when it
+    has fewer). A child of ``conditionalParameterSpecs`` is passed only when its
+    parent's value in the batch activates it, so a parent that has tried all its
+    values takes one that activates a child still to probe, and more batches follow
+    until every child's value is passed. An inactive child is never in a batch.
+    """
+    covered: set[tuple[str, int]] = set()
+    tree = [p for p in job.roots if params.get(p.parameter_id) == p]
+
+    def needy(p: ParameterSpec) -> bool:
+        pid = p.parameter_id
+        return any((pid, i) not in covered for i in range(len(probes[pid]))) or any(
+            needy(c) for c in p.children if params.get(c.parameter_id) == c
+        )
+
+    batches: list[dict[str, float | str]] = []
+    k = 0
+    while any(needy(p) for p in tree):
+        batch: dict[str, float | str] = {}
+
+        def walk(p: ParameterSpec) -> None:
+            pid, values = p.parameter_id, probes[p.parameter_id]
+            children = [c for c in p.children if params.get(c.parameter_id) == c]
+            i = min(k, len(values) - 1)
+            if (pid, i) in covered:
+                wanted = [c for c in children if needy(c)]
+                i = next(
+                    (j for j in range(len(values)) if (pid, j) not in covered),
+                    next(
+                        (j for j, v in enumerate(values) for c in wanted if c.active_under(v)),
+                        i,
+                    ),
+                )
+            batch[pid] = values[i]
+            covered.add((pid, i))
+            for child in children:
+                if child.active_under(values[i]):
+                    walk(child)
+
+        for root in tree:
+            walk(root)
+        batches.append(batch)
+        k += 1
+    return batches
 
 
 def _parent(pid: str, keys: Mapping[str, str | None]) -> str | None:
@@ -288,4 +339,5 @@ def _row(
         default=None if default is _ABSENT else default,
         status=status or (outcome[0] if outcome else "OK"),
         problem=outcome[1] if outcome else None,
+        condition=param.condition(),
     )

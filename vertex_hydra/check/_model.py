@@ -43,6 +43,8 @@ class ParameterRow:
         default: The key's value without any parameter (``None`` if absent).
         status: ``"OK"`` or a short description of the error.
         problem: The full explanation when ``status`` is not ``"OK"``.
+        condition: For a child of ``conditionalParameterSpecs``, the condition that
+            activates it (``model.act in [relu]``); it was probed with its parent so set.
 
     Example:
         >>> ParameterRow("lr", "model.lr", ("0.1",), (0.1,), 0.01, "OK").ok
@@ -56,6 +58,14 @@ class ParameterRow:
     default: Any
     status: str
     problem: str | None = None
+    condition: str = ""
+
+    @property
+    def label(self) -> str:
+        """The parameter as the table names it: ``lr (when model.act in [relu])`` for a child."""
+        return (
+            f"{self.parameter_id} (when {self.condition})" if self.condition else self.parameter_id
+        )
 
     @property
     def ok(self) -> bool:
@@ -172,6 +182,7 @@ class CheckResult:
                     "default": r.default,
                     "status": r.status,
                     "problem": r.problem,
+                    "condition": r.condition,
                 }
                 for r in self.rows
             ],

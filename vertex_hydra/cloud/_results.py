@@ -61,7 +61,7 @@ def job_to_results(job: Mapping[str, Any]) -> StudyResults:
     trials = sorted(job.get("trials") or [], key=_trial_order)
     return StudyResults(
         metrics=spec.metrics,
-        parameters=spec.parameters,
+        parameters=spec.columns,
         trials=[trial_to_result(t, by_id) for t in trials],
     )
 
@@ -110,18 +110,32 @@ def _as_written(job: Mapping[str, Any]) -> dict[str, Any]:
     # Canonical JSON writes int64 bounds as strings ("1") and every discrete
     # value as a double (64.0); users write 1 and 64, and `local` keeps what
     # they wrote. Undo both so the two render identically.
+    # The children of conditionalParameterSpecs, at any depth, alike.
     study = dict(job.get("studySpec") or {})
-    parameters = []
-    for raw in study.get("parameters") or []:
-        param = dict(raw)
-        if "integerValueSpec" in param:
-            param["integerValueSpec"] = {k: int(v) for k, v in param["integerValueSpec"].items()}
-        if "discreteValueSpec" in param:
-            values = param["discreteValueSpec"].get("values") or []
-            param["discreteValueSpec"] = {"values": [_integral(float(v)) for v in values]}
-        parameters.append(param)
-    study["parameters"] = parameters
+    study["parameters"] = [_parameter_as_written(raw) for raw in study.get("parameters") or []]
     return {**job, "studySpec": study}
+
+
+def _parameter_as_written(raw: Mapping[str, Any]) -> dict[str, Any]:
+    param = dict(raw)
+    if "integerValueSpec" in param:
+        param["integerValueSpec"] = {k: int(v) for k, v in param["integerValueSpec"].items()}
+    if "discreteValueSpec" in param:
+        values = param["discreteValueSpec"].get("values") or []
+        param["discreteValueSpec"] = {"values": [_integral(float(v)) for v in values]}
+    children = []
+    for child in param.get("conditionalParameterSpecs") or []:
+        child = dict(child)
+        for key in ("parentIntValues", "parentDiscreteValues"):
+            if isinstance(child.get(key), Mapping):
+                values = child[key].get("values") or []
+                child[key] = {"values": [_integral(float(v)) for v in values]}
+        if isinstance(child.get("parameterSpec"), Mapping):
+            child["parameterSpec"] = _parameter_as_written(child["parameterSpec"])
+        children.append(child)
+    if children:
+        param["conditionalParameterSpecs"] = children
+    return param
 
 
 def _integral(number: float) -> float:

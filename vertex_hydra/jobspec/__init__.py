@@ -66,11 +66,19 @@ class ParameterSpec:
         max_value: Upper bound (DOUBLE, INTEGER).
         values: The allowed values (DISCRETE numbers, CATEGORICAL strings).
         scale_type: ``scaleType`` or ``None`` when unset.
+        parent: The ``parameterId`` of the parent, for a child of
+            ``conditionalParameterSpecs`` (``None`` at the top level).
+        parent_values: The parent's values that activate this child
+            (``parentIntValues``, ``parentDiscreteValues`` or ``parentCategoricalValues``).
+        children: This parameter's ``conditionalParameterSpecs``, in file order.
 
     Example:
         >>> p = ParameterSpec("model.depth", "INTEGER", min_value=1, max_value=4)
         >>> p.format_value(3), p.probe_values()
         ('3.0', [1, 4])
+        >>> child = ParameterSpec("lr", "DOUBLE", 0.1, 1, parent="model.depth", parent_values=(2,))
+        >>> child.active_under(2.0), child.active_under(3), child.condition()
+        (True, False, 'model.depth in [2]')
     """
 
     parameter_id: str
@@ -79,6 +87,34 @@ class ParameterSpec:
     max_value: float | None = None
     values: tuple[float | str, ...] = ()
     scale_type: str | None = None
+    parent: str | None = None
+    parent_values: tuple[float | str, ...] = ()
+    children: tuple[ParameterSpec, ...] = field(default=(), repr=False)
+
+    def active_under(self, parent_value: float | str | None) -> bool:
+        """Whether the parent's value ``parent_value`` activates this child.
+
+        A top-level parameter is always active. Numbers match within 1e-10
+        (Vertex AI's tolerance for ``parentDiscreteValues``); text matches exactly.
+        """
+        if self.parent is None:
+            return True
+        if parent_value is None:
+            return False
+        for wanted in self.parent_values:
+            if isinstance(wanted, str) or isinstance(parent_value, str):
+                if str(wanted) == str(parent_value):
+                    return True
+            elif abs(float(wanted) - float(parent_value)) <= 1e-10:
+                return True
+        return False
+
+    def condition(self) -> str:
+        """The condition that activates this child, e.g. ``model.act in [relu]`` (``""`` at the top)."""
+        if self.parent is None:
+            return ""
+        shown = ", ".join(_plain(v) for v in self.parent_values)
+        return f"{self.parent} in [{shown}]"
 
     def format_value(self, value: float | str) -> str:
         """Format ``value`` as Vertex AI writes it on the command line.
@@ -165,7 +201,7 @@ class JobSpec:
         base = (trial.get("baseOutputDirectory") or {}).get("outputUriPrefix")
         return cls(
             raw=raw,
-            parameters=tuple(_parameter(p) for p in study["parameters"]),
+            parameters=tuple(q for p in study["parameters"] for q in _preorder(_parameter(p))),
             metrics=tuple(MetricSpec(m["metricId"], m["goal"]) for m in study["metrics"]),
             max_trial_count=int(float(raw.get("maxTrialCount") or 1)),
             parallel_trial_count=int(float(raw.get("parallelTrialCount") or 1)),
@@ -189,8 +225,65 @@ class JobSpec:
 
     @property
     def parameter_ids(self) -> list[str]:
-        """The ``parameterId`` of every tuned parameter, in file order."""
-        return [p.parameter_id for p in self.parameters]
+        """The ``parameterId`` of every tuned parameter, in file order, each once.
+
+        Children of ``conditionalParameterSpecs`` follow their parent (pre-order).
+        """
+        return list(dict.fromkeys(p.parameter_id for p in self.parameters))
+
+    @property
+    def columns(self) -> tuple[ParameterSpec, ...]:
+        """One parameter per ``parameterId`` (the first in pre-order): a results table's columns.
+
+        Children that share an id under disjoint conditions make one column.
+        """
+        first: dict[str, ParameterSpec] = {}
+        for p in self.parameters:
+            first.setdefault(p.parameter_id, p)
+        return tuple(first.values())
+
+    @property
+    def roots(self) -> tuple[ParameterSpec, ...]:
+        """The top-level parameters (``studySpec.parameters``), each holding its children."""
+        return tuple(p for p in self.parameters if p.parent is None)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether any parameter has ``conditionalParameterSpecs``."""
+        return any(p.parent is not None for p in self.parameters)
+
+    def active_parameters(self, values: Mapping[str, float | str]) -> list[ParameterSpec]:
+        """The parameters a trial with ``values`` (by ``parameterId``) gets, in pre-order.
+
+        A top-level parameter is always active; a child is active when its parent
+        is active and the parent's value activates it (see :meth:`ParameterSpec.active_under`).
+
+        Example:
+            >>> job = JobSpec.from_dict({"studySpec": {
+            ...     "metrics": [{"metricId": "a", "goal": "MAXIMIZE"}],
+            ...     "parameters": [{"parameterId": "act",
+            ...         "categoricalValueSpec": {"values": ["relu", "tanh"]},
+            ...         "conditionalParameterSpecs": [{"parentCategoricalValues": {"values": ["relu"]},
+            ...             "parameterSpec": {"parameterId": "lr",
+            ...                 "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}}]}]},
+            ...     "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i",
+            ...         "command": ["t"]}}]}})
+            >>> [p.parameter_id for p in job.active_parameters({"act": "relu"})]
+            ['act', 'lr']
+            >>> [p.parameter_id for p in job.active_parameters({"act": "tanh"})]
+            ['act']
+        """
+        active: list[ParameterSpec] = []
+
+        def walk(spec: ParameterSpec) -> None:
+            active.append(spec)
+            for child in spec.children:
+                if child.active_under(values.get(spec.parameter_id)):
+                    walk(child)
+
+        for root in self.roots:
+            walk(root)
+        return active
 
     def trial_command(self, python: str | None = None) -> list[str]:
         """The trial's program and fixed args, as Vertex starts them, on this host.
@@ -293,7 +386,8 @@ class JobSpec:
 
     def trial_argv(self, params: Mapping[str, float | str], python: str | None = None) -> list[str]:
         """The full argv of a trial: the trial command, then one ``--id=value`` per parameter."""
-        by_id = {p.parameter_id: p for p in self.parameters}
+        by_id = {p.parameter_id: p for p in reversed(self.parameters)}
+        by_id.update({p.parameter_id: p for p in self.active_parameters(params)})
         unknown = sorted(set(params) - set(by_id))
         if unknown:
             raise ConfigurationError(
@@ -347,6 +441,14 @@ class JobSpec:
         return env
 
 
+def _plain(value: float | str) -> str:
+    """A value as a person writes it: ``2`` for ``2.0``, text as it is."""
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _unset_to_none(value: Any, unspecified: str) -> str | None:
     return None if value in (None, "", unspecified) else str(value)
 
@@ -359,7 +461,18 @@ def _as_written(value: Any) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def _parameter(raw: Mapping[str, Any]) -> ParameterSpec:
+def _preorder(spec: ParameterSpec) -> list[ParameterSpec]:
+    return [spec] + [q for child in spec.children for q in _preorder(child)]
+
+
+_PARENT_KEYS = ("parentIntValues", "parentDiscreteValues", "parentCategoricalValues")
+
+
+def _parameter(
+    raw: Mapping[str, Any],
+    parent: str | None = None,
+    parent_values: tuple[float | str, ...] = (),
+) -> ParameterSpec:
     spec_key = next(k for k in _SPEC_KINDS if k in raw)
     kind = _SPEC_KINDS[spec_key]
     spec = raw[spec_key] or {}
@@ -375,7 +488,24 @@ def _parameter(raw: Mapping[str, Any]) -> ParameterSpec:
         if kind == "CATEGORICAL"
         else tuple(_as_written(v) for v in values),
         scale_type=_unset_to_none(raw.get("scaleType"), "SCALE_TYPE_UNSPECIFIED"),
+        parent=parent,
+        parent_values=parent_values,
+        children=tuple(
+            _child(str(raw["parameterId"]), kind, c)
+            for c in raw.get("conditionalParameterSpecs") or ()
+        ),
     )
+
+
+def _child(parent: str, parent_kind: str, raw: Mapping[str, Any]) -> ParameterSpec:
+    key = next(k for k in _PARENT_KEYS if raw.get(k) is not None)
+    values = (raw[key] or {}).get("values") or ()
+    condition: tuple[float | str, ...] = (
+        tuple(str(v) for v in values)
+        if parent_kind == "CATEGORICAL"
+        else tuple(_as_written(v) for v in values)
+    )
+    return _parameter(raw["parameterSpec"], parent, condition)
 
 
 def read_job_file(path: str | Path) -> dict[str, Any]:

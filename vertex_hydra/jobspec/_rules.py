@@ -105,7 +105,8 @@ def rule_problems(raw: Mapping[str, Any]) -> list[str]:
                 "{parameterId: ..., doubleValueSpec: {minValue: ..., maxValue: ...}}."
             )
             continue
-        problems += _parameter_problems(i, param, grid)
+        problems += _parameter_problems(f"studySpec.parameters[{i}]", param, grid)
+        problems += _children_problems(f"studySpec.parameters[{i}]", param, grid, set(ids))
     return problems + _pool_problems(raw.get("trialJobSpec"))
 
 
@@ -187,10 +188,14 @@ def _first_pool_problems(trial: Any) -> list[str]:
     return problems
 
 
-def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[str]:
+def _where(path: str, param: Mapping[str, Any]) -> str:
     label = param.get("parameterId", "?")
     plain = isinstance(label, str) and label.isprintable() and len(label) <= 60
-    where = f"studySpec.parameters[{i}] ({label if plain else shown(label)})"
+    return f"{path} ({label if plain else shown(label)})"
+
+
+def _parameter_problems(path: str, param: Mapping[str, Any], grid: bool) -> list[str]:
+    where = _where(path, param)
     problems: list[str] = []
     pid = param.get("parameterId", "")
     if not isinstance(pid, str) or not pid or any(c.isspace() for c in pid):
@@ -257,3 +262,146 @@ def _parameter_problems(i: int, param: Mapping[str, Any], grid: bool) -> list[st
                     f"Fix: write them sorted: {sorted(set(numbers))}."  # type: ignore[type-var]
                 )
     return problems
+
+
+_PARENT_KEYS: dict[str, tuple[str, ...]] = {
+    "INTEGER": ("parentIntValues", "integerValueSpec"),
+    "DISCRETE": ("parentDiscreteValues", "discreteValueSpec"),
+    "CATEGORICAL": ("parentCategoricalValues", "categoricalValueSpec"),
+}
+
+
+def _feasible(kind: str, spec: Mapping[str, Any], value: Any) -> bool | None:
+    """Whether ``value`` lies in the parent's feasible set (``None``: the parent is broken)."""
+    if kind == "CATEGORICAL":
+        values = spec.get("values")
+        return isinstance(value, str) and isinstance(values, (list, tuple)) and value in values
+    number = None if isinstance(value, bool) else _number(value)
+    if kind == "INTEGER":
+        low, high = _number(spec.get("minValue")), _number(spec.get("maxValue"))
+        if low is None or high is None:
+            return None
+        return number is not None and number.is_integer() and low <= number <= high
+    values = spec.get("values")
+    if not isinstance(values, (list, tuple)):
+        return None
+    numbers = [n for n in (_number(v) for v in values) if n is not None]
+    return number is not None and any(abs(number - n) <= 1e-10 for n in numbers)
+
+
+def _overlap(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
+    """The values of ``a`` that ``b`` also holds (numbers within 1e-10)."""
+    same = []
+    for x in a:
+        for y in b:
+            nx, ny = _number(x), _number(y)
+            if x == y or (nx is not None and ny is not None and abs(nx - ny) <= 1e-10):
+                same.append(x)
+                break
+    return same
+
+
+def _children_problems(
+    path: str, param: Mapping[str, Any], grid: bool, top_ids: set[str]
+) -> list[str]:
+    """The rules of ``conditionalParameterSpecs``, at every depth below ``param``."""
+    children = param.get("conditionalParameterSpecs")
+    if children is None:
+        return []
+    where = _where(path, param)
+    if not isinstance(children, (list, tuple)):
+        return [_not_a_list(f"{where}: conditionalParameterSpecs", children,
+                            "[{parentCategoricalValues: {values: [relu]}, parameterSpec: {...}}]")]  # fmt: skip
+    kinds = [k for k in _SPEC_KINDS if k in param]
+    kind = _SPEC_KINDS[kinds[0]] if len(kinds) == 1 else None
+    spec = param[kinds[0]] if kind is not None else None
+    if kind == "DOUBLE" and children:
+        return [
+            f"{where}: a DOUBLE parameter cannot have conditionalParameterSpecs (a child needs "
+            "parent values to match). Fix: make the parent an integerValueSpec, "
+            "discreteValueSpec or categoricalValueSpec, or move the children to the top level."
+        ]
+    problems: list[str] = []
+    conditions: dict[str, list[tuple[int, list[Any]]]] = {}
+    for j, child in enumerate(children):
+        at = f"{path}.conditionalParameterSpecs[{j}]"
+        if not isinstance(child, Mapping):
+            problems.append(
+                f"{at} is {_kind(child)}, not a mapping. Fix: write {{parentCategoricalValues: "
+                "{values: [relu]}, parameterSpec: {parameterId: ..., doubleValueSpec: {...}}}."
+            )
+            continue
+        inner = child.get("parameterSpec")
+        if not isinstance(inner, Mapping):
+            problems.append(
+                f"{at}: parameterSpec is {_kind(inner)}, not a mapping. Fix: give the child "
+                "parameterSpec: {parameterId: ..., doubleValueSpec: {minValue: ..., maxValue: ...}}."
+            )
+            continue
+        at_child = _where(at, inner)
+        set_keys = [k for k in ("parentIntValues", "parentDiscreteValues",
+                                "parentCategoricalValues") if child.get(k) is not None]  # fmt: skip
+        wanted = _PARENT_KEYS[kind][0] if kind in _PARENT_KEYS else None
+        if len(set_keys) != 1:
+            problems.append(
+                f"{at_child}: needs exactly one of parentIntValues, parentDiscreteValues, "
+                f"parentCategoricalValues; found {set_keys or 'none'}. Fix: keep one"
+                + (f", here {wanted}: {{values: [...]}}." if wanted else ".")
+            )
+        elif wanted is not None and set_keys[0] != wanted:
+            problems.append(
+                f"{at_child}: {set_keys[0]} does not match the {_PARENT_KEYS[str(kind)][1]} "
+                f"of its parent {param.get('parameterId')!r}. Fix: write the "
+                f"condition as {wanted}: {{values: [...]}}."
+            )
+        elif wanted is not None and isinstance(spec, Mapping):
+            key = set_keys[0]
+            holder = child[key]
+            values = holder.get("values") if isinstance(holder, Mapping) else holder
+            if not isinstance(values, (list, tuple)):
+                problems.append(_not_a_list(f"{at_child}: {key}.values", values, "[2, 3]"))
+            elif not values:
+                problems.append(
+                    f"{at_child}: {key}.values is empty, so the child is never active. "
+                    "Fix: list the parent values that activate it."
+                )
+            else:
+                bad = [v for v in values if _feasible(kind, spec, v) is False]  # type: ignore[arg-type]
+                if bad:
+                    feasible = (
+                        f"the integers {_g(spec.get('minValue'))}..{_g(spec.get('maxValue'))}"
+                        if kind == "INTEGER"
+                        else shown(list(spec.get("values") or []))
+                    )
+                    problems.append(
+                        f"{at_child}: {key} {shown(bad)} lie outside the values of its parent "
+                        f"{param.get('parameterId')!r} ({feasible}). Fix: use values the "
+                        "parent can take."
+                    )
+                pid = inner.get("parameterId")
+                if isinstance(pid, str):
+                    conditions.setdefault(pid, []).append((j, list(values)))
+        pid = inner.get("parameterId")
+        if isinstance(pid, str) and pid in top_ids:
+            problems.append(
+                f"{at_child}: parameterId {pid!r} is also a top-level parameter, so a trial "
+                "would get it twice. Fix: rename the child, or drop one of the two."
+            )
+        problems += _parameter_problems(f"{at}.parameterSpec", inner, grid)
+        problems += _children_problems(f"{at}.parameterSpec", inner, grid, top_ids)
+    for pid, entries in conditions.items():
+        for n, (j, values) in enumerate(entries):
+            for k, other in entries[:n]:
+                same = _overlap(values, other)
+                if same:
+                    problems.append(
+                        f"{path}.conditionalParameterSpecs[{j}] ({pid}): children "
+                        f"[{k}] and [{j}] share parameterId {pid!r} and both activate on "
+                        f"{shown(same)}. Fix: make their parent values disjoint, or merge them."
+                    )
+    return problems
+
+
+def _g(value: Any) -> str:
+    number = _number(value)
+    return f"{number:g}" if number is not None else shown(value)

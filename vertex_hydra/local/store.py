@@ -143,9 +143,11 @@ def _proto3(value: Any) -> Any:
     return value
 
 
-def _parameter_fields(prefix: str, raw: Mapping[str, Any], out: dict[str, Any]) -> None:
+def _parameter_fields(
+    prefix: str, raw: Mapping[str, Any], out: dict[str, Any], label: str | None = None
+) -> None:
     spec = _parameter(raw)
-    name = f"{prefix}[{spec.parameter_id}]"
+    name = f"{prefix}[{label or spec.parameter_id}]"
     out[f"{name}.type"] = spec.kind
     if spec.min_value is not None or spec.max_value is not None:
         out[f"{name}.minValue"] = _normal(spec.min_value)
@@ -153,16 +155,24 @@ def _parameter_fields(prefix: str, raw: Mapping[str, Any], out: dict[str, Any]) 
     if spec.values:
         out[f"{name}.values"] = sorted(_normal(list(spec.values)), key=str)
     out[f"{name}.scaleType"] = spec.scale_type
-    for child in raw.get("conditionalParameterSpecs") or []:
+    children = raw.get("conditionalParameterSpecs") or []
+    ids = [(c.get("parameterSpec") or {}).get("parameterId") for c in children]
+    for child in children:
         child_spec = child.get("parameterSpec") or {}
         child_name = f"{name}.conditionalParameterSpecs"
-        _parameter_fields(child_name, child_spec, out)
+        pid = child_spec.get("parameterId")
+        conditions = {}
         for key in ("parentDiscreteValues", "parentIntValues", "parentCategoricalValues"):
             if child.get(key) is not None:
                 values = _normal((child[key] or {}).get("values") or [])
-                out[f"{child_name}[{child_spec.get('parameterId')}].{key}"] = sorted(
-                    values, key=str
-                )
+                conditions[key] = sorted(values, key=str)
+        # Children sharing an id (disjoint conditions) are told apart by their condition.
+        label = str(pid)
+        if ids.count(pid) > 1:
+            label += "|" + ",".join(str(v) for vs in conditions.values() for v in vs)
+        _parameter_fields(child_name, child_spec, out, label)
+        for key, values in conditions.items():
+            out[f"{child_name}[{label}].{key}"] = values
 
 
 def job_fields(job: JobSpec) -> dict[str, Any]:
@@ -435,8 +445,8 @@ class Store:
     def ask(self) -> StoredTrial:
         """A new trial with the sampler's parameters (a queued re-run first), marked RUNNING."""
         with self._guard():
-            trial = self.study.ask(self.space.distributions())
-            params = self.space.to_vertex(trial.params)
+            trial = self.study.ask()
+            params = self.space.sample(trial)
             trial.set_user_attr("vertex_parameters", params)
         self._live[trial.number] = trial
         self._results = None
@@ -520,7 +530,7 @@ class Store:
             with self._guard():
                 trials = [r for t in self._trials() if (r := self._result(t)) is not None]
             self._results = StudyResults(
-                metrics=self.job.metrics, parameters=self.job.parameters, trials=trials
+                metrics=self.job.metrics, parameters=self.job.columns, trials=trials
             )
         else:
             self.check()

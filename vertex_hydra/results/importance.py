@@ -156,6 +156,9 @@ def param_importances(results: StudyResults) -> dict[str, dict[str, float]]:
         sign = -1.0 if metric.goal == "MAXIMIZE" else 1.0
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*low `target` values")
+            # A conditional parameter is judged on the trials where it was active
+            # (PED-ANOVA's default); a rare condition makes Optuna warn, once per study.
+            warnings.filterwarnings("ignore", message="Some regimes for parameter")
             ranked = optuna.importance.get_param_importances(study, target=_target(index, sign))
         answer[metric.metric_id] = {name: float(value) for name, value in ranked.items()}
     return answer
