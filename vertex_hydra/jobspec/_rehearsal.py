@@ -77,6 +77,7 @@ def _no(path: str, reason: str) -> Field:
 
 
 _POOL = "trialJobSpec.workerPoolSpecs[*]"
+_SEE_FIELDS = "see its fields"
 _OUTPUT_ONLY = "output only: Vertex AI sets it and ignores it in a request"
 _NO_GPU = "local trials run on this host's CPU, with no accelerator"
 
@@ -89,31 +90,31 @@ FIELDS: tuple[Field, ...] = (
         "maxFailedTrialCount",
         "local ends the study after as many failed trials (0: max(3, a quarter of the trials))",
     ),
-    _yes("studySpec", "see its fields", whole=False),
-    _yes("studySpec.metrics", "see its fields", whole=False),
-    _yes("studySpec.metrics[*]", "see its fields", whole=False),
+    _yes("studySpec", _SEE_FIELDS, whole=False),
+    _yes("studySpec.metrics", _SEE_FIELDS, whole=False),
+    _yes("studySpec.metrics[*]", _SEE_FIELDS, whole=False),
     _yes("studySpec.metrics[*].metricId", "read from the trial's hypertune metric file"),
     _yes("studySpec.metrics[*].goal", "local's sampler and stopping rules follow it"),
     _no(
         "studySpec.metrics[*].safetyConfig",
         "safe search is Vizier's: local's Optuna samplers do not honour the threshold",
     ),
-    _yes("studySpec.parameters", "see its fields", whole=False),
-    _yes("studySpec.parameters[*]", "see its fields", whole=False),
+    _yes("studySpec.parameters", _SEE_FIELDS, whole=False),
+    _yes("studySpec.parameters[*]", _SEE_FIELDS, whole=False),
     _yes("studySpec.parameters[*].parameterId", "check probes it; local passes --id=value"),
     _yes("studySpec.parameters[*].scaleType", "local samples on that scale"),
-    _yes("studySpec.parameters[*].doubleValueSpec", "see its fields", whole=False),
+    _yes("studySpec.parameters[*].doubleValueSpec", _SEE_FIELDS, whole=False),
     _yes("studySpec.parameters[*].doubleValueSpec.minValue", "the bound local samples from"),
     _yes("studySpec.parameters[*].doubleValueSpec.maxValue", "the bound local samples to"),
-    _yes("studySpec.parameters[*].integerValueSpec", "see its fields", whole=False),
+    _yes("studySpec.parameters[*].integerValueSpec", _SEE_FIELDS, whole=False),
     _yes("studySpec.parameters[*].integerValueSpec.minValue", "the bound local samples from"),
     _yes("studySpec.parameters[*].integerValueSpec.maxValue", "the bound local samples to"),
-    _yes("studySpec.parameters[*].categoricalValueSpec", "see its fields", whole=False),
+    _yes("studySpec.parameters[*].categoricalValueSpec", _SEE_FIELDS, whole=False),
     _yes(
         "studySpec.parameters[*].categoricalValueSpec.values",
         "local samples them; check probes each",
     ),
-    _yes("studySpec.parameters[*].discreteValueSpec", "see its fields", whole=False),
+    _yes("studySpec.parameters[*].discreteValueSpec", _SEE_FIELDS, whole=False),
     _yes(
         "studySpec.parameters[*].discreteValueSpec.values", "local samples them; check probes each"
     ),
@@ -177,8 +178,8 @@ FIELDS: tuple[Field, ...] = (
         "studySpec.studyStoppingConfig",
         "whether tuning jobs honour it is unconfirmed; local stops only at maxTrialCount",
     ),
-    _yes("trialJobSpec", "see its fields", whole=False),
-    _yes("trialJobSpec.workerPoolSpecs", "see its fields", whole=False),
+    _yes("trialJobSpec", _SEE_FIELDS, whole=False),
+    _yes("trialJobSpec.workerPoolSpecs", _SEE_FIELDS, whole=False),
     _yes(_POOL, "pools 0 (the chief) and 1 (the workers) run as local processes", whole=False),
     _no(
         "trialJobSpec.workerPoolSpecs[2]",
@@ -189,14 +190,14 @@ FIELDS: tuple[Field, ...] = (
         "evaluators: only pools 0 and 1 run and are composed",
     ),
     _yes(f"{_POOL}.replicaCount", "local starts as many replicas of pool 1"),
-    _yes(f"{_POOL}.containerSpec", "see its fields", whole=False),
+    _yes(f"{_POOL}.containerSpec", _SEE_FIELDS, whole=False),
     _yes(
         f"{_POOL}.containerSpec.imageUri",
         "check validates the reference; the command runs on this host, not in the image",
     ),
     _yes(f"{_POOL}.containerSpec.command", "the trial's program, run on this host"),
     _yes(f"{_POOL}.containerSpec.args", "passed before the tuned parameters"),
-    _yes(f"{_POOL}.pythonPackageSpec", "see its fields", whole=False),
+    _yes(f"{_POOL}.pythonPackageSpec", _SEE_FIELDS, whole=False),
     _no(
         f"{_POOL}.pythonPackageSpec.executorImageUri",
         "no container runs: python -m runs on this host",
@@ -215,7 +216,7 @@ FIELDS: tuple[Field, ...] = (
         )
         for spec in ("containerSpec", "pythonPackageSpec")
     ),
-    _yes(f"{_POOL}.machineSpec", "see its fields", whole=False),
+    _yes(f"{_POOL}.machineSpec", _SEE_FIELDS, whole=False),
     _no(f"{_POOL}.machineSpec.machineType", "local trials share this host's CPUs and memory"),
     _no(f"{_POOL}.machineSpec.acceleratorType", _NO_GPU),
     _no(f"{_POOL}.machineSpec.acceleratorCount", _NO_GPU),
@@ -226,7 +227,7 @@ FIELDS: tuple[Field, ...] = (
     _no(f"{_POOL}.nfsMounts", "nothing is mounted locally"),
     _no(f"{_POOL}.lustreMounts", "nothing is mounted locally"),
     _yes("trialJobSpec.baseOutputDirectory", "AIP_*_DIR point into the local workdir"),
-    _yes("trialJobSpec.scheduling", "see its fields", whole=False),
+    _yes("trialJobSpec.scheduling", _SEE_FIELDS, whole=False),
     _yes("trialJobSpec.scheduling.timeout", "local ends a trial that runs longer, as FAILED"),
     _no(
         "trialJobSpec.scheduling.restartJobOnWorkerRestart",
@@ -273,13 +274,15 @@ _STUDY_ENV = "VERTEX_HYDRA_STUDY"
 def field_table() -> list[tuple[str, str, str]]:
     """The table for docs/check.md: ``(path, "yes"/"no", how or why)`` of each leaf row.
 
-    Rows that only say "see its fields" are left out.
+    Rows that only say _SEE_FIELDS are left out.
 
     Example:
         >>> field_table()[0]
         ('displayName', 'yes', 'names the local workdir and the submitted job')
     """
-    return [(f.path, "yes" if f.rehearsed else "no", f.how) for f in FIELDS if f.whole]
+    return [
+        (f.path, "yes" if f.rehearsed else "no", f.how) for f in FIELDS if f.how != _SEE_FIELDS
+    ]
 
 
 def _unset(value: Any) -> bool:
