@@ -27,7 +27,9 @@ def _curve(
     for step, value in enumerate(values, 1):
         writer.report_hyperparameter_tuning_metric(tag, value, global_step=step)
     reports = parse_reports(path.read_text())
-    return [Measurement(step, float(step), dict(vals)) for step, vals in measurements(reports, [tag])]
+    return [
+        Measurement(step, float(step), dict(vals)) for step, vals in measurements(reports, [tag])
+    ]
 
 
 def _loss(a: float, b: float, steps: int = 10) -> list[float]:
@@ -132,7 +134,9 @@ def test_rules_for_applies_median_and_convex_and_leaves_decay_curve() -> None:
     raw = {
         "studySpec": {
             "metrics": [{"metricId": "val_loss", "goal": "MINIMIZE"}],
-            "parameters": [{"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}],
+            "parameters": [
+                {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}
+            ],
             "medianAutomatedStoppingSpec": {},
             "convexAutomatedStoppingSpec": {"maxStepCount": 50},
             "decayCurveStoppingSpec": {},

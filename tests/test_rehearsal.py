@@ -112,13 +112,20 @@ def test_each_unrehearsed_field_of_a_busy_job_is_named_once_with_its_reason() ->
             "medianAutomatedStoppingSpec": {"useElapsedDuration": True},
             "observationNoise": "HIGH",
             "studyStoppingConfig": {"maxNumTrials": 3},
-            "parameters": [{"parameterId": "lr", "doubleValueSpec": {
-                "minValue": 0.1, "maxValue": 1.0, "defaultValue": 0.5}}],
+            "parameters": [
+                {
+                    "parameterId": "lr",
+                    "doubleValueSpec": {"minValue": 0.1, "maxValue": 1.0, "defaultValue": 0.5},
+                }
+            ],
         },  # fmt: skip
         "trialJobSpec": {
             "workerPoolSpecs": [pool, worker, {"replicaCount": 1}, {"replicaCount": 1}],
-            "scheduling": {"timeout": "60s", "restartJobOnWorkerRestart": True,
-                           "disableRetries": False},  # fmt: skip
+            "scheduling": {
+                "timeout": "60s",
+                "restartJobOnWorkerRestart": True,
+                "disableRetries": False,
+            },  # fmt: skip
             "network": "n",
             "serviceAccount": "sa@p.iam.gserviceaccount.com",
             "enableWebAccess": True,

@@ -27,6 +27,7 @@ from vertex_hydra.jobspec import JobSpec
 
 __all__ = ["pool_problems", "compose_worker", "compose_roles", "num_nodes_problem", "pool_rows"]
 
+
 def _pool(index: int) -> str:
     return f"trialJobSpec.workerPoolSpecs[{index}]"
 

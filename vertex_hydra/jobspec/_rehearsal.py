@@ -280,14 +280,16 @@ def field_table() -> list[tuple[str, str, str]]:
         >>> field_table()[0]
         ('displayName', 'yes', 'names the local workdir and the submitted job')
     """
-    return [
-        (f.path, "yes" if f.rehearsed else "no", f.how) for f in FIELDS if f.how != _SEE_FIELDS
-    ]
+    return [(f.path, "yes" if f.rehearsed else "no", f.how) for f in FIELDS if f.how != _SEE_FIELDS]
 
 
 def _unset(value: Any) -> bool:
-    return value is None or value is False or value == "" or value == [] or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+    return (
+        value is None
+        or value is False
+        or value == ""
+        or value == []
+        or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
     )
 
 

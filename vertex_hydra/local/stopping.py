@@ -89,6 +89,15 @@ def should_stop(
     return best < median if goal == "MAXIMIZE" else best > median
 
 
+def _positions(curve: Sequence[Measurement], key: str, elapsed: bool) -> list[tuple[float, float]]:
+    """``(position, value)`` of each finite measurement of ``key``: step, or seconds."""
+    return [
+        (float(m.elapsed or 0.0) if elapsed else float(m.step), m.values[key])
+        for m in curve
+        if key in m.values and math.isfinite(m.values[key])
+    ]
+
+
 class StoppingRule(Protocol):
     """One automated stopping rule: whether a running trial stops now, and why.
 
@@ -137,12 +146,7 @@ class MedianRule:
         self.metric = metric
 
     def _positions(self, curve: Sequence[Measurement]) -> list[tuple[float, float]]:
-        key = self.metric.metric_id
-        return [
-            (float(m.elapsed or 0.0) if self.elapsed else float(m.step), m.values[key])
-            for m in curve
-            if key in m.values and math.isfinite(m.values[key])
-        ]
+        return _positions(curve, self.metric.metric_id, self.elapsed)
 
     def check(
         self, running: Sequence[Measurement], completed: Sequence[Sequence[Measurement]]
@@ -162,9 +166,7 @@ def _number(value: Any, default: float | None) -> float | None:
     return float(value)
 
 
-def convex_prediction(
-    curve: Sequence[tuple[float, float]], at: float, goal: str
-) -> float | None:
+def convex_prediction(curve: Sequence[tuple[float, float]], at: float, goal: str) -> float | None:
     """An over-estimate of a curve's value at position ``at``, or ``None`` for a flat curve.
 
     With ``u`` the value in the goal's direction (``-value`` under MINIMIZE), it
@@ -189,9 +191,7 @@ def convex_prediction(
     points = [(x, sign * v) for x, v in curve]
     if len({u for _, u in points}) < 2:
         return None  # "No prediction can be made if the curve is completely flat."
-    slopes = [
-        (u2 - u1) / (x2 - x1) for (x1, u1), (x2, u2) in zip(points, points[1:]) if x2 > x1
-    ]
+    slopes = [(u2 - u1) / (x2 - x1) for (x1, u1), (x2, u2) in zip(points, points[1:]) if x2 > x1]
     slope = max([0.0, *slopes])
     best = max(u for _, u in points)
     return sign * (best + slope * max(0.0, at - points[-1][0]))
@@ -258,7 +258,8 @@ class ConvexRule:
         count = spec.get("minMeasurementCount")
         self.min_measurements = int(float(count)) if count else 5
 
-    _positions = MedianRule._positions
+    def _positions(self, curve: Sequence[Measurement]) -> list[tuple[float, float]]:
+        return _positions(curve, self.metric.metric_id, self.elapsed)
 
     def _final(self, curve: Sequence[tuple[float, float]]) -> float:
         values = [v for _, v in curve]
@@ -278,7 +279,9 @@ class ConvexRule:
         min_step = max_step / 10 if self.min_step is None else self.min_step
         if not any(position > min_step for position, _ in mine):
             return None
-        predicted = convex_prediction(mine[-max(2, self.min_measurements) :], max_step, self.metric.goal)
+        predicted = convex_prediction(
+            mine[-max(2, self.min_measurements) :], max_step, self.metric.goal
+        )
         if predicted is None:
             return None
         finals = [self._final(curve) for curve in done]

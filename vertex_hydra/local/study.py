@@ -43,12 +43,12 @@ from pathlib import Path
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.jobspec._rehearsal import unrehearsed_fields
 from vertex_hydra.local import reaper
 from vertex_hydra.local._guards import signals_to, workdir_lock
 from vertex_hydra.local.launchers import launcher_for
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.local.search import SearchSpace
-from vertex_hydra.jobspec._rehearsal import unrehearsed_fields
 from vertex_hydra.local.stopping import rules_for
 from vertex_hydra.local.store import Store, StoredTrial, StoreLostError, check_store
 from vertex_hydra.local.trial import TrialRun, TrialStartError, trial_timeout
