@@ -563,13 +563,52 @@ def test_no_all_ok_sentence_when_something_was_not_probed() -> None:
     result = CheckResult(Path("job.yaml"), schema_checked=True, rows=(row,))
     assert result.ok and not result.fully_probed
     report = format_report(result)
-    assert "OK: every parameter" not in report and "not everything was probed" in report
+    assert "OK: every parameter" not in report
+    assert report.endswith(
+        "No problem found, but not everything was probed: not probed: lr (see the notes above)."
+    )
+    assert result.to_dict()["unprobed"] == ["lr"]
     unchecked = CheckResult(
         Path("job.yaml"),
         schema_checked=False,
         rows=(dataclasses.replace(row, received=(0.1, 1.0)),),
     )
-    assert "OK: every parameter" not in format_report(unchecked)
+    assert format_report(unchecked).endswith(
+        "No problem found, but not everything was probed: the schema was not checked "
+        "(see the notes above)."
+    )
+
+
+def test_check_names_each_unrehearsed_field_once_in_the_report_and_the_json(
+    tmp_path: Path,
+) -> None:
+    job = write_job(tmp_path, "plain_app.py", [LR], labels={"team": "vision"})
+    raw = yaml.safe_load(job.read_text(encoding="utf-8"))
+    raw["studySpec"]["decayCurveStoppingSpec"] = {}
+    raw["trialJobSpec"]["scheduling"] = {"timeout": "600s", "restartJobOnWorkerRestart": True}
+    raw["trialJobSpec"]["network"] = "projects/1/global/networks/default"
+    job.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = check_job(job)
+    assert result.ok and result.fully_probed, result.problems
+    unrehearsed = [
+        "labels",
+        "studySpec.decayCurveStoppingSpec",
+        "trialJobSpec.network",
+        "trialJobSpec.scheduling.restartJobOnWorkerRestart",
+        "trialJobSpec.workerPoolSpecs[0].machineSpec.machineType",
+    ]
+    assert [u["path"] for u in result.to_dict()["unrehearsed"]] == unrehearsed
+    report = format_report(result)
+    lines = [line for line in report.splitlines() if "not rehearsed here:" in line]
+    assert lines == [f"  note      {u.line()}" for u in result.unrehearsed]
+    assert lines[1] == (
+        "  note      not rehearsed here: studySpec.decayCurveStoppingSpec — its Gaussian-process "
+        "model is not published, so local applies no rule for it"
+    )
+    assert report.endswith(
+        "5 fields of the job file are not rehearsed here (see the notes above).\n"
+        "OK: every parameter reaches the config as intended."
+    )
 
 
 # --- several worker pools (issue 12) ---------------------------------------------------------
@@ -697,10 +736,14 @@ def test_pools_2_and_3_get_a_note_not_a_problem(tmp_path: Path) -> None:
     result = check_job(multinode_copy(tmp_path, edit))
     assert result.ok, result.problems
     assert [p.composed for p in result.pools] == [True, True, None]
-    assert result.notes == (
-        "not rehearsed here: trialJobSpec.workerPoolSpecs[2] (parameter servers / Reduction "
-        "Server, replicaCount 1); only pools 0 and 1 are composed",
-    )
+    assert [n for n in result.notes if "workerPoolSpecs[2]" in n] == [
+        "not rehearsed here: trialJobSpec.workerPoolSpecs[2] — parameter servers / Reduction "
+        "Server: only pools 0 and 1 run and are composed",
+    ]
+    assert result.to_dict()["unrehearsed"][-1] == {
+        "path": "trialJobSpec.workerPoolSpecs[2]",
+        "reason": "parameter servers / Reduction Server: only pools 0 and 1 run and are composed",
+    }
     assert "  pools     workerpool0 x1, workerpool1 x1, workerpool2 x1" in format_report(result)
 
 
@@ -710,8 +753,7 @@ def test_pool_0_without_its_chief_is_refused_without_composing(tmp_path: Path) -
     def edit(raw: Any) -> None:
         raw["trialJobSpec"]["workerPoolSpecs"][0]["replicaCount"] = 0
 
-    problems, notes = pool_problems(load_job(multinode_copy(tmp_path, edit)))
-    assert notes == []
+    problems = pool_problems(load_job(multinode_copy(tmp_path, edit)))
     with pytest.raises(
         ConfigurationError,
         match=r"^trialJobSpec\.workerPoolSpecs\[0\]\.replicaCount is 0, but pool 0 holds the "

@@ -28,3 +28,14 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "\npython -m pytest\n" in readme
     assert "\npython -m pytest ||" in ci or "\npython -m pytest\n" in ci
+
+
+def test_rehearsal_table_in_check_md_is_current() -> None:
+    """docs/check.md's table of rehearsed fields is generated from vertex_hydra.jobspec._rehearsal."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "gen_rehearsal.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

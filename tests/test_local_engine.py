@@ -184,7 +184,11 @@ def test_a_trial_past_its_scheduling_timeout_is_stopped_and_failed(
     assert row["state"] == "FAILED"
     out = capsys.readouterr().out
     assert "ran past trialJobSpec.scheduling.timeout (3 s) and was stopped" in out
-    assert "trialJobSpec.scheduling.restartJobOnWorkerRestart is not rehearsed locally" in out
+    assert (
+        "not rehearsed here: trialJobSpec.scheduling.restartJobOnWorkerRestart — "
+        "local never restarts a trial's process"
+    ) in out
+    assert out.count("not rehearsed here: ") == 2  # and machineSpec.machineType, each once
     assert [e["event"] for e in read_log(tmp_path)] in ([], ["start"])  # never ran to its end
 
 

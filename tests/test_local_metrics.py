@@ -278,8 +278,10 @@ def test_lines_of_another_trial_are_ignored_with_a_note(tmp_path: Path) -> None:
     best = results.best()
     assert best is not None and best.values == {"score": 0.25}  # not trial 999's 123
     assert notes == [
+        "not rehearsed here: trialJobSpec.workerPoolSpecs[0].machineSpec.machineType — local "
+        "trials share this host's CPUs and memory",
         f"trial 1: metric file {tmp_path / 'w' / 'trials' / '1' / 'output.metrics'} has lines "
-        "of trial '999' (not this trial, '1'): they are ignored"
+        "of trial '999' (not this trial, '1'): they are ignored",
     ]
 
 

@@ -213,6 +213,55 @@ def test_median_rule_stops_a_poor_trial(tmp_path: Path, capsys: pytest.CaptureFi
     assert float(rows[3]["seconds"]) < min(float(r["seconds"]) for r in rows[:3])
 
 
+def test_convex_rule_stops_a_clearly_worse_trial_and_never_a_better_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Rising curves score(x) * step / 8: the three first trials end at 0.96, 0.99, 0.9975.
+    xs = {"parameterId": "x", "discreteValueSpec": {"values": [0.1, 0.2, 0.25, 0.3, 1.0]}}
+    job = write_job(
+        tmp_path,
+        [xs],
+        args=["steps=8", "sleep=0.12", "curve=rising"],
+        max_trials=5,
+        algorithm="GRID_SEARCH",
+        convexAutomatedStoppingSpec={
+            "maxStepCount": 8,
+            "minMeasurementCount": 2,
+            "learningRateParameterName": "x",
+        },
+    )
+    assert _local(job) == 0
+    rows = read_csv(tmp_path / "w" / "trials.csv")
+    assert [(r["x"], r["state"]) for r in rows] == [
+        ("0.1", "SUCCEEDED"),
+        ("0.2", "SUCCEEDED"),
+        ("0.25", "SUCCEEDED"),
+        ("0.3", "SUCCEEDED"),  # predicted 1.0 at step 8, better than 0.9975: it runs to the end
+        ("1.0", "STOPPED"),  # predicted 0.51 at step 8
+    ]
+    assert float(rows[3]["value"]) == pytest.approx(_score(0.3, 3))
+    out = capsys.readouterr().out
+    assert (
+        "not rehearsed here: studySpec.convexAutomatedStoppingSpec.learningRateParameterName — "
+        "how Vertex AI uses the learning rate in its prediction is not published"
+    ) in out
+    assert (
+        "trial 5 stopping: predicted 0.51 at step 8, worse than the best finished trial (1) "
+        "(convex rule)"
+    ) in out
+    assert out.count("stopping: ") == 1
+    # It keeps its last real measurement, not a predicted one at step 8.
+    import optuna
+
+    study = optuna.load_study(
+        study_name="vertex-hydra-local", storage=f"sqlite:///{tmp_path / 'w' / 'study.db'}"
+    )
+    steps = study.trials[4].user_attrs["vertex"]["measurements"]
+    assert 2 <= len(steps) < 8 and steps[-1]["step"] < 8
+    assert float(rows[4]["value"]) == pytest.approx(steps[-1]["values"]["score"])
+    assert float(rows[4]["value"]) == pytest.approx(_score(1.0, 3) * steps[-1]["step"] / 8)
+
+
 def test_multi_objective_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     metrics = [{"metricId": "score", "goal": "MAXIMIZE"}, {"metricId": "cost", "goal": "MINIMIZE"}]
     job = write_job(

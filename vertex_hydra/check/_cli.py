@@ -106,6 +106,26 @@ def format_pools(result: CheckResult) -> list[str]:
     return [line + (f"   (composed as {' and as '.join(roles)})" if roles else "")]
 
 
+def not_probed_sentence(result: CheckResult) -> str:
+    """What ``check`` says instead of its OK sentence when not everything was probed.
+
+    Example:
+        >>> print(not_probed_sentence(CheckResult(Path("j.yaml"), schema_checked=False)))
+        No problem found, but not everything was probed: the schema was not checked; no parameter was composed (see the notes above).
+    """
+    missing = []
+    if not result.schema_checked:
+        missing.append("the schema was not checked")
+    if not result.rows:
+        missing.append("no parameter was composed")
+    elif result.unprobed:
+        missing.append("not probed: " + ", ".join(result.unprobed))
+    return (
+        f"No problem found, but not everything was probed: {'; '.join(missing)} "
+        "(see the notes above)."
+    )
+
+
 def format_report(result: CheckResult, *, color: bool = False) -> str:
     """The human-readable report that ``vertex-hydra check`` prints.
 
@@ -146,13 +166,18 @@ def format_report(result: CheckResult, *, color: bool = False) -> str:
         lines += ["", layout_table(_HEADERS, cells, shades if color else None)]
     lines += format_env_entry(result)
     lines.append("")
+    unrehearsed = len(result.unrehearsed)
+    untried = (
+        f"{unrehearsed} field{'s' if unrehearsed > 1 else ''} of the job file "
+        f"{'are' if unrehearsed > 1 else 'is'} not rehearsed here (see the notes above)."
+    )
+    if unrehearsed:
+        lines.append(untried)
     if result.ok and result.fully_probed:
         lines.append(paint("OK: every parameter reaches the config as intended.", "green"))
         return "\n".join(lines)
     if result.ok:
-        lines.append(
-            paint("No problem found, but not everything was probed (see the notes above).", "bold")
-        )
+        lines.append(paint(not_probed_sentence(result), "bold"))
         return "\n".join(lines)
     count = len(result.problems)
     lines.append(paint(f"{count} problem{'s' if count > 1 else ''}:", "red"))

@@ -59,6 +59,7 @@ def check_job(
         schema_problems,
     )
     from vertex_hydra.jobspec._image import image_findings
+    from vertex_hydra.jobspec._rehearsal import unrehearsed_fields
 
     start = time.perf_counter()
     path = Path(path)
@@ -71,6 +72,7 @@ def check_job(
             "schema not checked: google-cloud-aiplatform is not installed "
             "(pip install 'vertex-hydra[cloud]'); the rule checks and compositions still ran."
         )
+    unrehearsed = tuple(unrehearsed_fields(raw))
     rules = rule_problems(raw)
     problems += [Problem("job file", message) for message in once(schema or [], rules)]
     problems += [Problem("job file", message) for message in rules]
@@ -80,9 +82,9 @@ def check_job(
     problems += [Problem(f.field, str(f)) for f in images if not f.placeholder]
 
     def stop() -> CheckResult:
-        return CheckResult(path, schema is not None, tuple(problems), notes=tuple(notes),
+        return CheckResult(path, schema is not None, tuple(problems), notes=(*notes, *(f.line() for f in unrehearsed)),
                            seconds=time.perf_counter() - start, pools=pools,
-                           warnings=warnings)  # fmt: skip
+                           warnings=warnings, unrehearsed=unrehearsed)  # fmt: skip
 
     pools: tuple[PoolRow, ...] = ()
     if rules:
@@ -92,9 +94,7 @@ def check_job(
     # Issue 12: several worker pools (pool 0's replicaCount, pool 1's command, pools 2-3 noted).
     from vertex_hydra.check._pools import compose_roles, pool_problems, pool_rows
 
-    found, pool_notes = pool_problems(job, python)
-    problems += found
-    notes += pool_notes
+    problems += pool_problems(job, python)
     pools = pool_rows(job.replica_counts, chief=False, worker=None)
     try:
         command = job.trial_command(python)
@@ -117,8 +117,9 @@ def check_job(
         compositions=composed.compositions,
         runs=composed.runs + worker_runs,
         seconds=time.perf_counter() - start,
-        notes=tuple(notes),
+        notes=(*notes, *(f.line() for f in unrehearsed)),
         study_env=job.study_env_value(),
         pools=pools,
         warnings=warnings,
+        unrehearsed=unrehearsed,
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vertex_hydra.jobspec._rehearsal import Unrehearsed
+
 __all__ = ["Problem", "ParameterRow", "PoolRow", "CheckResult", "suggest_keys", "flatten_keys"]
 
 
@@ -127,6 +129,8 @@ class CheckResult:
     pools: tuple[PoolRow, ...] = ()
     #: What to fix before submitting, though the trials would start (``ok`` stays ``True``).
     warnings: tuple[Problem, ...] = ()
+    #: The job file's fields that ``local`` does not rehearse (also among ``notes``).
+    unrehearsed: tuple[Unrehearsed, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -141,6 +145,16 @@ class CheckResult:
             and bool(self.rows)
             and all(v is not None for row in self.rows for v in row.received)
         )
+
+    @property
+    def unprobed(self) -> list[str]:
+        """The ``parameterId`` of each row with a probe value that was not composed.
+
+        Example:
+            >>> CheckResult(Path("j.yaml"), True).unprobed
+            []
+        """
+        return [r.parameter_id for r in self.rows if any(v is None for v in r.received)]
 
     @property
     def env_entry(self) -> list[dict[str, str]]:
@@ -165,6 +179,8 @@ class CheckResult:
             "runs": self.runs,
             "seconds": round(self.seconds, 3),
             "notes": list(self.notes),
+            "unrehearsed": [{"path": u.path, "reason": u.reason} for u in self.unrehearsed],
+            "unprobed": self.unprobed,
             "fully_probed": self.fully_probed,
             "env": self.env_entry,
             "pools": [

@@ -4,7 +4,8 @@ A trial of several replicas runs ``workerPoolSpecs[0]`` (the chief, one
 replica) and ``workerPoolSpecs[1]`` (the workers) together. ``check`` validates
 both pools, composes one worker's config with the ``CLUSTER_SPEC`` Vertex gives
 it, and compares a Lightning ``trainer.num_nodes`` in the chief's config with
-the replicas of pools 0 and 1. Pools 2 and 3 get a note: they are not rehearsed.
+the replicas of pools 0 and 1. Pools 2 and 3 are named as not rehearsed
+(:mod:`vertex_hydra.jobspec._rehearsal`).
 
 Example:
     >>> num_nodes_problem({"trainer": {"num_nodes": 1}}, (1, 1)).subject
@@ -26,19 +27,17 @@ from vertex_hydra.jobspec import JobSpec
 
 __all__ = ["pool_problems", "compose_worker", "compose_roles", "num_nodes_problem", "pool_rows"]
 
-_UNREHEARSED = {2: "parameter servers / Reduction Server", 3: "evaluators"}
-
 
 def _pool(index: int) -> str:
     return f"trialJobSpec.workerPoolSpecs[{index}]"
 
 
-def pool_problems(job: JobSpec, python: str | None = None) -> tuple[list[Problem], list[str]]:
-    """The problems of the pools (pool 0's ``replicaCount``, pool 1's command) and the notes.
+def pool_problems(job: JobSpec, python: str | None = None) -> list[Problem]:
+    """The problems of the pools (pool 0's ``replicaCount``, pool 1's command).
 
     Example:
         >>> pool_problems(load_job("examples/digits/job-multinode.yaml"))  # doctest: +SKIP
-        ([], [])
+        []
     """
     from vertex_hydra.errors import ConfigurationError
 
@@ -59,13 +58,7 @@ def pool_problems(job: JobSpec, python: str | None = None) -> tuple[list[Problem
             job.pool_command(1, python)
         except ConfigurationError as error:
             problems.append(Problem(_pool(1), str(error)))
-    notes = [
-        f"not rehearsed here: {_pool(index)} ({what}, replicaCount {counts[index]}); "
-        "only pools 0 and 1 are composed"
-        for index, what in _UNREHEARSED.items()
-        if index < len(counts) and counts[index] > 0
-    ]
-    return problems, notes
+    return problems
 
 
 def compose_worker(

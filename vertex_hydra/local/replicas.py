@@ -18,7 +18,8 @@ metric file only; a replica that fails fails the trial with its stderr tail
 and its siblings are stopped; a stop (Ctrl-C, the median rule, the timeout)
 reaches every replica; the trial has ended when every process has.
 Replicas of pools 2 and 3 (Reduction Server, evaluators) are not started:
-:attr:`ReplicaLauncher.notes` says so.
+the study names them as not rehearsed
+(:func:`vertex_hydra.jobspec._rehearsal.unrehearsed_fields`).
 
 Example:
     >>> launcher = ReplicaLauncher(load_job("job-multinode.yaml"), Path("runs/a"))  # doctest: +SKIP
@@ -77,7 +78,6 @@ _AIP_DIRS = {
     "AIP_CHECKPOINT_DIR": "checkpoints",
     "AIP_TENSORBOARD_LOG_DIR": "logs",
 }
-_UNREHEARSED = {2: "parameter servers / Reduction Server", 3: "evaluators"}
 
 
 def free_port() -> int:
@@ -306,8 +306,8 @@ class ReplicaTrial:
 class ReplicaLauncher:
     """Starts each trial as a :class:`ReplicaTrial` (``workerPoolSpecs[1]`` has replicas).
 
-    Attributes:
-        notes: What the study should say it does not rehearse (pools 2 and 3).
+    Pools 2 and 3 do not run; the study names them as not rehearsed
+    (:func:`vertex_hydra.jobspec._rehearsal.unrehearsed_fields`).
 
     Example:
         >>> ReplicaLauncher(job, Path("runs/a")).start(trial)  # doctest: +SKIP
@@ -316,13 +316,6 @@ class ReplicaLauncher:
 
     def __init__(self, job: JobSpec, workdir: Path) -> None:
         self.job, self.workdir = job, workdir
-        counts = job.replica_counts
-        self.notes: tuple[str, ...] = tuple(
-            f"workerPoolSpecs[{pool}] ({what}, replicaCount {counts[pool]}) is not rehearsed "
-            "locally: only the replicas of pools 0 and 1 run"
-            for pool, what in _UNREHEARSED.items()
-            if pool < len(counts) and counts[pool] > 0
-        )
 
     def start(self, trial: StoredTrial) -> TrialRun:
         """See :meth:`TrialLauncher.start`."""

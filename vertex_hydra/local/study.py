@@ -43,6 +43,7 @@ from pathlib import Path
 
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import JobSpec
+from vertex_hydra.jobspec._rehearsal import unrehearsed_fields
 from vertex_hydra.local import reaper
 from vertex_hydra.local._guards import signals_to, workdir_lock
 from vertex_hydra.local.launchers import launcher_for
@@ -252,13 +253,8 @@ class Study:
                 tuple(stale),
             )
         )
-        for name in self.unapplied_rules:
-            self.observer.note(f"{name} is not applied locally (only the median rule is)")
-        scheduling = (self.job.raw.get("trialJobSpec") or {}).get("scheduling") or {}
-        for name in sorted(set(scheduling) - {"timeout"}):
-            self.observer.note(f"trialJobSpec.scheduling.{name} is not rehearsed locally")
-        for text in getattr(self.launcher, "notes", ()):  # e.g. pools 2 and 3 of a replica trial
-            self.observer.note(text)
+        for field in unrehearsed_fields(self.job):  # stopping specs, pools 2-3, scheduling, ...
+            self.observer.note(field.line())
         return store
 
     def _on_signal(self, signum: int) -> None:
