@@ -1,0 +1,345 @@
+"""``hydra/sweeper: vertex``: the params translation, discovery, and real ``python app.py -m`` runs.
+
+The app (``tests/apps/sweeper_app``) is template-shaped: its
+``hparams_search/vertex.yaml`` sets ``hydra.mode: MULTIRUN``, so every run
+here is ``python app.py hparams_search=vertex ...`` without ``-m``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.jobspec import JobSpec, schema_problems
+from vertex_hydra.sweeper.job import build_job
+from vertex_hydra.sweeper.params import parameter_spec, search_space
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "tests" / "apps" / "sweeper_app"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("HYDRA_FULL_ERROR", None)
+    return env
+
+
+def run_app(
+    *args: str, cwd: Path = APP, search: str = "vertex"
+) -> subprocess.CompletedProcess[str]:
+    """``python app.py hparams_search=<search> <args>``: a real multirun in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "app.py", f"hparams_search={search}", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- params → parameter specs (Hydra's own parser) ------------------------------------------
+
+SPECS = [
+    ("interval(0, 1)", {"doubleValueSpec": {"minValue": 0.0, "maxValue": 1.0},
+                        "scaleType": "UNIT_LINEAR_SCALE"}),
+    ("tag(log, interval(1e-4, 0.1))", {"doubleValueSpec": {"minValue": 1e-4, "maxValue": 0.1},
+                                       "scaleType": "UNIT_LOG_SCALE"}),
+    ("int(interval(2, 9))", {"integerValueSpec": {"minValue": 2, "maxValue": 9},
+                             "scaleType": "UNIT_LINEAR_SCALE"}),
+    ("tag(log, int(interval(1, 64)))", {"integerValueSpec": {"minValue": 1, "maxValue": 64},
+                                        "scaleType": "UNIT_LOG_SCALE"}),
+    ("range(1, 4)", {"integerValueSpec": {"minValue": 1, "maxValue": 4},
+                     "scaleType": "UNIT_LINEAR_SCALE"}),
+    ("range(16, 64, 16)", {"discreteValueSpec": {"values": [16, 32, 48, 64]}}),
+    ("range(0.1, 0.4, 0.1)", {"discreteValueSpec": {"values": [0.1, 0.2, 0.3, 0.4]}}),
+    ("range(4, 1, -1)", {"discreteValueSpec": {"values": [1, 2, 3, 4]}}),
+    ("choice(64, 16, 32)", {"discreteValueSpec": {"values": [16, 32, 64]}}),
+    ("choice(0.5, 1, 0.25)", {"discreteValueSpec": {"values": [0.25, 0.5, 1]}}),
+    ("choice(relu, gelu)", {"categoricalValueSpec": {"values": ["relu", "gelu"]}}),
+    ("choice(true, false)", {"categoricalValueSpec": {"values": ["true", "false"]}}),
+    ("choice(a, 1)", {"categoricalValueSpec": {"values": ["a", "1"]}}),
+]  # fmt: skip
+
+
+@pytest.mark.translation
+@pytest.mark.parametrize(("text", "expected"), SPECS)
+def test_parameter_spec(text: str, expected: dict[str, Any]) -> None:
+    override = OverridesParser.create().parse_override(f"p={text}")
+    assert parameter_spec(override, "p") == {"parameterId": "p", **expected}
+
+
+@pytest.mark.translation
+def test_every_spec_passes_the_job_rules_and_the_real_schema() -> None:
+    space = search_space({f"p{i}": text for i, (text, _) in enumerate(SPECS)})
+    raw = build_job({"metric": "m"}, space, command=["python", "app.py"], args=["x=1"])
+    job = JobSpec.from_dict(raw)
+    assert len(job.parameters) == len(SPECS)
+    assert schema_problems(raw) == []
+
+
+def test_fixed_values_and_command_line_overrides() -> None:
+    space = search_space(
+        {"model.lr": "interval(0.1, 0.5)", "steps": 3, "flag": True, "name": "abc"},
+        ["model.lr=0.2", "seed=4"],
+    )
+    assert space.parameters == []
+    assert space.fixed == ["steps=3", "flag=true", "name=abc", "model.lr=0.2", "seed=4"]
+
+
+BAD_PARAMS = [
+    ("interval(1,", r"hydra\.sweeper\.params\.x: 'interval\(1,' is not something Hydra's sweep grammar reads"),
+    ("interval(2, 1)", r"interval\(2\.0, 1\.0\) needs two numbers, the first smaller"),
+    ("tag(log, interval(0, 1))", r"a log scale needs bounds above 0"),
+    ("tag(foo, interval(0, 1))", r"tag 'foo' means nothing"),
+    ("tag(log, choice(1, 2))", r"tag\(log, \.\.\.\) only applies to an interval"),
+    ("range(1, 1)", r"range\(1, 1, 1\) holds 1 value\(s\)"),
+    ("choice(1, 1, 2)", r"repeats a value"),
+    ("glob(*)", r"\(Glob\) has no Vertex AI form"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "match"), BAD_PARAMS)
+def test_bad_params_entry(text: str, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        search_space({"x": text})
+
+
+def test_prefixed_key_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"params\.\+x: a tuned parameter cannot carry"):
+        search_space({"+x": "interval(0, 1)"})
+
+
+BAD_OPTIONS = [
+    ({"metric": None}, r"hydra\.sweeper\.metric is not set"),
+    ({"metric": ["a", "b"], "direction": ["maximize"]}, r"direction has 1 entries for 2 metrics"),
+    ({"direction": "up"}, r"hydra\.sweeper\.direction is 'up'\. Fix: write minimize or maximize"),
+    ({"sampler": {"_target_": "optuna.samplers.TPESampler"}}, r"hydra\.sweeper\.sampler has no meaning on Vertex AI: .*algorithm"),
+    ({"storage": "sqlite:///x.db"}, r"hydra\.sweeper\.storage has no meaning on Vertex AI: .*hydra\.sweep\.dir"),
+    ({"algorithm": "tpe"}, r"hydra\.sweeper\.algorithm is 'tpe'\. Fix: write one of GRID_SEARCH, RANDOM_SEARCH"),
+    ({"n_trials": 0}, r"hydra\.sweeper\.n_trials is 0\. Fix: write a whole number of at least 1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options", "match"), BAD_OPTIONS)
+def test_bad_options(options: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        build_job({"metric": "m", **options}, search_space({"x": "interval(0, 1)"}),
+                  command=["python", "a.py"], args=[])  # fmt: skip
+
+
+def test_options_map_to_vertex_fields() -> None:
+    raw = build_job(
+        {"metric": ["acc", "ms"], "direction": ["maximize", "minimize"], "n_trials": 9,
+         "n_jobs": 3, "max_failed_trials": 2, "algorithm": "random_search",
+         "measurement_selection": "best_measurement", "study_name": "s",
+         "stopping": {"medianAutomatedStoppingSpec": {"useElapsedDuration": False}},
+         "vertex": {"image_uri": "img", "machine_type": "n1-highmem-2",
+                    "accelerator_type": "NVIDIA_TESLA_T4", "accelerator_count": 1,
+                    "base_output_directory": "gs://b/hpt"}},
+        search_space({"x": "interval(0, 1)"}), command=["python", "a.py"], args=["y=2"],
+    )  # fmt: skip
+    assert raw["displayName"] == "s"
+    assert (raw["maxTrialCount"], raw["parallelTrialCount"], raw["maxFailedTrialCount"]) == (
+        9,
+        3,
+        2,
+    )
+    study = raw["studySpec"]
+    assert study["algorithm"] == "RANDOM_SEARCH"
+    assert study["measurementSelectionType"] == "BEST_MEASUREMENT"
+    assert study["medianAutomatedStoppingSpec"] == {"useElapsedDuration": False}
+    assert [m["goal"] for m in study["metrics"]] == ["MAXIMIZE", "MINIMIZE"]
+    pool = raw["trialJobSpec"]["workerPoolSpecs"][0]
+    assert pool["machineSpec"] == {"machineType": "n1-highmem-2",
+                                   "acceleratorType": "NVIDIA_TESLA_T4", "acceleratorCount": 1}  # fmt: skip
+    assert pool["containerSpec"] == {
+        "imageUri": "img",
+        "command": ["python", "a.py"],
+        "args": ["y=2"],
+    }
+    assert raw["trialJobSpec"]["baseOutputDirectory"] == {"outputUriPrefix": "gs://b/hpt"}
+    assert schema_problems(raw) == []
+
+
+# --- discovery and a light plugin module ----------------------------------------------------
+
+
+def test_hydra_discovers_the_sweeper_and_its_module_stays_light() -> None:
+    code = (
+        "import sys\n"
+        "from hydra.core.plugins import Plugins\n"
+        "from hydra.plugins.sweeper import Sweeper\n"
+        "names = [p.__name__ for p in Plugins.instance().discover(Sweeper)]\n"
+        "from hydra.core.config_store import ConfigStore\n"
+        "node = ConfigStore.instance().load('hydra/sweeper/vertex.yaml').node\n"
+        "heavy = sorted(m for m in ('optuna', 'torch', 'lightning', 'google.cloud.aiplatform',\n"
+        "    'vertex_hydra.local', 'vertex_hydra.sweeper._impl', 'matplotlib') if m in sys.modules)\n"
+        "print(names, node._target_, heavy)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=ROOT,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert "'VertexSweeper'" in run.stdout
+    assert "hydra_plugins.vertex_hydra_sweeper.vertex_sweeper.VertexSweeper" in run.stdout
+    assert run.stdout.strip().endswith("[]"), run.stdout
+
+
+def test_hydra_plugins_is_a_namespace_package() -> None:
+    assert not (ROOT / "hydra_plugins" / "__init__.py").exists()
+    assert (ROOT / "hydra_plugins" / "vertex_hydra_sweeper" / "vertex_sweeper.py").is_file()
+
+
+# --- real multiruns -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_local_study_end_to_end(tmp_path: Path) -> None:
+    sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
+    run = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "sleep=1")
+    assert run.returncode == 0, run.stderr
+    assert "4 trials, 2 at a time" in run.stdout
+    entries = sorted(read_log(log), key=lambda e: int(e["trial"]))
+    assert [e["trial"] for e in entries] == ["1", "2", "3", "4"]
+    for e in entries:
+        values = e["values"]
+        lr, depth, width, act = (values[k] for k in ("lr", "depth", "width", "act"))
+        assert lr[1] == "float" and 1e-4 <= lr[0] <= 0.1
+        assert depth[1] == "int" and depth[0] in (1, 2, 3, 4)
+        assert width[1] == "int" and width[0] in (8, 16, 32)
+        assert act == ["relu", "str"] or act == ["gelu", "str"]
+        # Started as Vertex starts it: the user's overrides, then one --id=value per parameter.
+        assert e["argv"][:4] == ["hparams_search=vertex", f"log={log}", "sleep=1", "hydra.mode=RUN"]
+        assert [a.split("=")[0] for a in e["argv"][5:]] == [
+            "--model.lr", "--model.depth", "--model.width", "--model.act"]  # fmt: skip
+        assert e["mode"] == "RunMode.RUN"
+        assert e["run_dir"] == str(sweep / e["trial"])
+        assert e["cwd"] == str(APP)
+    rows = read_csv(sweep / "trials.csv")
+    assert [r["state"] for r in rows] == ["SUCCEEDED"] * 4
+    best = max(rows, key=lambda r: float(r["value"]))
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["name"] == "vertex"
+    assert results["best_value"] == pytest.approx(float(best["value"]))
+    assert results["best_params"]["model.depth"] == int(float(best["model.depth"]))
+    assert isinstance(results["best_params"]["model.width"], int)
+    assert results["best_params"]["model.lr"] == pytest.approx(float(best["model.lr"]))
+    for name in ("history.png", "param_model.lr.png", "multirun.yaml", "study.db"):
+        assert (sweep / name).is_file(), name
+
+
+@pytest.mark.slow
+def test_crashing_trials_are_failed(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    run = run_app(f"hydra.sweep.dir={sweep}", "crash_depth=2", "hydra.sweeper.max_failed_trials=4",
+                  "model.depth=range(1,2)", "hydra.sweeper.n_jobs=1")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    rows = read_csv(sweep / "trials.csv")
+    assert len(rows) == 4
+    for row in rows:
+        expected = "FAILED" if float(row["model.depth"]) == 2 else "SUCCEEDED"
+        assert row["state"] == expected, row
+    assert any(r["state"] == "FAILED" for r in rows) and any(
+        r["state"] == "SUCCEEDED" for r in rows
+    )
+    assert "the fixture crashed on purpose" in run.stdout
+
+
+@pytest.mark.slow
+def test_too_many_failures_exit_1(tmp_path: Path) -> None:
+    run = run_app(
+        f"hydra.sweep.dir={tmp_path / 's'}", "act=crash", "hydra.sweeper.max_failed_trials=2"
+    )
+    assert run.returncode == 1
+    assert "Study stopped: 2 trials FAILED (limit 2)" in run.stdout
+
+
+@pytest.mark.slow
+def test_same_sweep_dir_resumes(tmp_path: Path) -> None:
+    sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
+    first = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "hydra.sweeper.n_trials=2")
+    assert first.returncode == 0, first.stderr
+    second = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "hydra.sweeper.n_trials=3")
+    assert second.returncode == 0, second.stderr
+    assert (
+        "3 trials, 2 at a time, Bayesian optimisation (Optuna TPE), 2 already finished"
+        in second.stdout
+    )
+    assert [e["trial"] for e in read_log(log)].count("3") == 1
+    assert [r["trial_id"] for r in read_csv(sweep / "trials.csv")] == ["1", "2", "3"]
+
+
+@pytest.mark.slow
+def test_export_round_trip(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__", "outputs", "multirun"))
+    sweep = tmp_path / "sweep"
+    run = run_app(f"hydra.sweep.dir={sweep}", cwd=app, search="vertex_export")
+    assert run.returncode == 0, run.stderr
+    assert f"Job file: {sweep / 'job.yaml'}" in run.stdout
+    raw = yaml.safe_load((sweep / "job.yaml").read_text())
+    assert not (sweep / "study.db").exists()
+    pool = raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert pool["command"] == ["python", "app.py"]
+    # hydra.* overrides belong to the sweep, not to the trials.
+    assert pool["args"] == ["hparams_search=vertex_export", "hydra.mode=RUN"]
+    assert pool["imageUri"] == "europe-west4-docker.pkg.dev/project/repo/sweeper:latest"
+    assert [p["parameterId"] for p in raw["studySpec"]["parameters"]] == ["model.lr", "model.depth"]
+    # The command is relative to the working dir, as in the container: put the file there.
+    shutil.copy(sweep / "job.yaml", app / "job.yaml")
+    cli = [sys.executable, "-m", "vertex_hydra"]
+    check = subprocess.run([*cli, "check", "job.yaml"], cwd=app, env=_env(),
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    local = subprocess.run([*cli, "local", "job.yaml", "--workdir", str(tmp_path / "w"), "--seed", "0"],
+                           cwd=app, env=_env(), capture_output=True, text=True, check=False)  # fmt: skip
+    assert local.returncode == 0, local.stdout + local.stderr
+    rows = read_csv(tmp_path / "w" / "trials.csv")
+    assert [r["state"] for r in rows] == ["SUCCEEDED"] * 3
+    assert all(1 <= float(r["model.depth"]) <= 4 for r in rows)
+
+
+BAD_RUNS = [
+    (["hydra.sweeper.metric=null"], r"^Error: hydra\.sweeper\.metric is not set"),
+    (["model.nope=interval(0,1)"], r"^Error: the override 'model\.nope=interval\(0,1\)': the config has no key 'model\.nope'"),
+    (["hparams_search=vertex_bad"], r"^Error: hydra\.sweeper\.params\.model\.lr: 'interval\(0\.001,' is not something Hydra's sweep grammar reads"),
+    (["+hydra.sweeper.sampler.seed=1"], r"^Error: hydra\.sweeper\.sampler has no meaning on Vertex AI"),
+    (["hydra.sweeper.backend=cloud"], r"^Error: hydra\.sweeper\.backend is 'cloud'\. Fix: write one of local, export, vertex"),
+    (["hydra.sweeper.backend=export"], r"^Error: hydra\.sweeper\.backend=export needs the trial image"),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "match"), BAD_RUNS)
+def test_bad_config_stops_before_any_trial(tmp_path: Path, args: list[str], match: str) -> None:
+    sweep = tmp_path / "sweep"
+    run = run_app(f"hydra.sweep.dir={sweep}", *args)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and "antlr" not in run.stderr.lower()
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+
+    assert re.search(match, lines[0]), lines[0]
+    assert not (sweep / "study.db").exists()
