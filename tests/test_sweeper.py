@@ -328,6 +328,8 @@ BAD_RUNS = [
     (["+hydra.sweeper.sampler.seed=1"], r"^Error: hydra\.sweeper\.sampler has no meaning on Vertex AI"),
     (["hydra.sweeper.backend=cloud"], r"^Error: hydra\.sweeper\.backend is 'cloud'\. Fix: write one of local, export, vertex"),
     (["hydra.sweeper.backend=export"], r"^Error: hydra\.sweeper\.backend=export needs the trial image"),
+    (["hydra.sweeper.backend=vertex", "hydra.sweeper.vertex.image_uri=img"], r"^Error: hydra\.sweeper\.backend=vertex needs hydra\.sweeper\.vertex\.project"),
+    (["hydra.sweeper.direction=[maximize,minimize]"], r"^Error: hydra\.sweeper\.direction has 2 entries for 1 metrics \['score'\]"),
 ]  # fmt: skip
 
 
@@ -343,3 +345,64 @@ def test_bad_config_stops_before_any_trial(tmp_path: Path, args: list[str], matc
 
     assert re.search(match, lines[0]), lines[0]
     assert not (sweep / "study.db").exists()
+
+
+@pytest.mark.slow
+def test_vertex_backend_dry_run_prints_the_body(tmp_path: Path) -> None:
+    run = run_app(f"hydra.sweep.dir={tmp_path / 's'}", "hydra.sweeper.backend=vertex",
+                  "hydra.sweeper.vertex.dry_run=true", search="vertex_export")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    body = json.loads(run.stdout)
+    from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
+    from google.protobuf import json_format
+
+    message = json_format.ParseDict(body, HyperparameterTuningJob.pb()())
+    assert message.max_trial_count == 3 and message.display_name == "app-sweep"
+    assert [p.parameter_id for p in message.study_spec.parameters] == ["model.lr", "model.depth"]
+    container = message.trial_job_spec.worker_pool_specs[0].container_spec
+    assert list(container.command) == ["python", "app.py"]
+    assert [e.name for e in container.env] == ["VERTEX_HYDRA_STUDY"]
+
+
+@pytest.mark.slow
+def test_vertex_backend_checks_then_submits_to_the_fake(tmp_path: Path) -> None:
+    from vertex_fake import serve_fake_vertex
+
+    from vertex_hydra.cloud import build_request_body
+    from vertex_hydra.jobspec import read_job_file
+
+    app = tmp_path / "app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__", "outputs", "multirun"))
+    sweep = tmp_path / "sweep"
+    env = _env()
+    env.update(VERTEX_HYDRA_ANONYMOUS_CREDENTIALS="1", NO_PROXY="127.0.0.1,localhost")
+    with serve_fake_vertex() as fake:
+        run = subprocess.run(
+            [sys.executable, "app.py", "hparams_search=vertex_export", f"hydra.sweep.dir={sweep}",
+             "hydra.sweeper.backend=vertex", "hydra.sweeper.vertex.project=proj",
+             "hydra.sweeper.vertex.region=europe-west4",
+             f"hydra.sweeper.vertex.api_endpoint={fake.url}"],
+            cwd=app, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "check: OK" in run.stdout
+    [request] = fake.requests
+    assert (request.method, request.path) == (
+        "POST", "/v1/projects/proj/locations/europe-west4/hyperparameterTuningJobs")  # fmt: skip
+    # The same body `submit` would send for the exported job file.
+    export = run_app(f"hydra.sweep.dir={tmp_path / 'e'}", cwd=app, search="vertex_export")
+    assert export.returncode == 0, export.stderr
+    expected = build_request_body(
+        read_job_file(tmp_path / "e" / "job.yaml"), display_name="app-sweep"
+    )
+    from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
+    from google.protobuf import json_format
+
+    def message(body: Any) -> Any:
+        return json_format.ParseDict(body, HyperparameterTuningJob.pb()())
+
+    assert message(request.body) == message(expected)
+    name = json.loads((sweep / "vertex_job.json").read_text())["name"]
+    assert f"Submitted: {name}" in run.stdout
+    assert name.startswith("projects/proj/locations/europe-west4/hyperparameterTuningJobs/")
+    assert not list(app.glob(".vertex-hydra-sweep-*"))

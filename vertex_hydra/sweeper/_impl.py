@@ -80,10 +80,9 @@ def _run(options: dict[str, Any], config: DictConfig, arguments: list[str]) -> A
         from vertex_hydra.sweeper._backend_export import export
 
         return export(job, sweep_dir, stream=sys.stdout)
-    raise ConfigurationError(
-        "hydra.sweeper.backend=vertex is not available in this version. Fix: use backend=export "
-        "and submit the written job.yaml with 'vertex-hydra submit'."
-    )
+    from vertex_hydra.sweeper._backend_vertex import submit
+
+    return submit(job, sweep_dir, options.get("vertex") or {}, stream=sys.stdout)
 
 
 def _needs_quotes(path: str) -> bool:

@@ -37,6 +37,7 @@ class VertexBlock:
     project: Optional[str] = None
     region: Optional[str] = None
     api_endpoint: Optional[str] = None
+    check: bool = True
     dry_run: bool = False
 
 
