@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -9,10 +10,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from vertex_hydra.errors import ConfigurationError
+from vertex_hydra.errors import ConfigurationError, MissingDependencyError
 from vertex_hydra.jobspec import JobSpec
 
 __all__ = ["submit"]
+
+
+def _has_aiplatform() -> bool:
+    try:
+        return importlib.util.find_spec("google.cloud.aiplatform_v1") is not None
+    except ModuleNotFoundError:  # no google namespace at all
+        return False
 
 
 def _preflight(job: JobSpec, stream: TextIO) -> None:
@@ -53,17 +61,23 @@ def submit(job: JobSpec, sweep_dir: Path, vertex: Mapping[str, Any], *, stream: 
             "is not set. Fix: set it to the image Vertex AI runs, e.g. "
             "REGION-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG."
         )
+    if not vertex.get("dry_run"):
+        missing = [k for k in ("project", "region") if not vertex.get(k)]
+        if missing:
+            raise ConfigurationError(
+                f"hydra.sweeper.backend=vertex needs hydra.sweeper.vertex.{missing[0]}. Fix: set "
+                f"hydra.sweeper.vertex.{missing[0]} (or hydra.sweeper.vertex.dry_run=true to "
+                "print the request only)."
+            )
+    if not _has_aiplatform():
+        raise MissingDependencyError(
+            "hydra.sweeper.backend=vertex needs google-cloud-aiplatform, which is not installed. "
+            'Fix: pip install "vertex-hydra[cloud]"'
+        )
     body = build_request_body(job.raw, display_name=str(job.display_name))
     if vertex.get("dry_run"):
         stream.write(json.dumps(body, indent=2) + "\n")
         return ""
-    missing = [k for k in ("project", "region") if not vertex.get(k)]
-    if missing:
-        raise ConfigurationError(
-            f"hydra.sweeper.backend=vertex needs hydra.sweeper.vertex.{missing[0]}. Fix: set "
-            f"hydra.sweeper.vertex.{missing[0]} (or hydra.sweeper.vertex.dry_run=true to print "
-            "the request only)."
-        )
     if vertex.get("check", True):
         _preflight(job, stream)
     name = submit_job(
