@@ -444,3 +444,35 @@ def test_ctrl_c_then_resume(tmp_path: Path) -> None:
     rows = read_csv(sweep / "trials.csv")
     assert len(rows) == 4 and {r["state"] for r in rows} == {"SUCCEEDED"}
     assert (sweep / "optimization_results.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_digits_example_exports_the_study_of_its_job_file(tmp_path: Path) -> None:
+    digits = ROOT / "examples" / "digits"
+    run = subprocess.run(
+        [sys.executable, "train.py", "-m", "hparams_search=digits_vertex",
+         f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.backend=export"],
+        cwd=digits, env=_env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    exported = yaml.safe_load((tmp_path / "job.yaml").read_text())
+    written = yaml.safe_load((digits / "job.yaml").read_text())
+    assert exported["studySpec"] == written["studySpec"]
+    for key in ("displayName", "maxTrialCount", "parallelTrialCount", "maxFailedTrialCount"):
+        assert exported[key] == written[key], key
+    container = exported["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert container["command"] == ["python", "train.py"]
+    assert container["imageUri"] == written["trialJobSpec"]["workerPoolSpecs"][0][
+        "containerSpec"]["imageUri"]  # fmt: skip
+
+
+def test_docs_options_table_lists_every_key() -> None:
+    from dataclasses import fields
+
+    from vertex_hydra.sweeper.config import VertexBlock, VertexSweeperConf
+
+    text = (ROOT / "docs" / "sweeper.md").read_text()
+    keys = [f.name for f in fields(VertexSweeperConf) if not f.name.startswith("_")]
+    keys += [f"vertex.{f.name}" for f in fields(VertexBlock)]
+    missing = [k for k in keys if f"`{k}`" not in text]
+    assert missing == []

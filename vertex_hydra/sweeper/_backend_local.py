@@ -94,10 +94,10 @@ def run_local(
         MissingDependencyError: optuna or matplotlib is not installed.
         ConfigurationError: The sweep dir cannot hold this study.
     """
-    missing = [m for m in ("optuna", "matplotlib") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("optuna", "matplotlib", "plotly") if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingDependencyError(
-            f"hydra.sweeper.backend=local needs {' and '.join(missing)}, which is not installed. "
+            f"hydra.sweeper.backend=local needs {', '.join(missing)}, which is not installed. "
             'Fix: pip install "vertex-hydra[local]"'
         )
     from vertex_hydra.local.study import Study
