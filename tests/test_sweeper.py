@@ -476,3 +476,41 @@ def test_docs_options_table_lists_every_key() -> None:
     keys += [f"vertex.{f.name}" for f in fields(VertexBlock)]
     missing = [k for k in keys if f"`{k}`" not in text]
     assert missing == []
+
+
+def test_optimization_results_one_metric_and_a_pareto_front() -> None:
+    from vertex_hydra.jobspec import MetricSpec, ParameterSpec
+    from vertex_hydra.results import StudyResults, TrialResult
+    from vertex_hydra.sweeper._backend_local import optimization_results
+
+    params = (ParameterSpec("n", "INTEGER", min_value=1, max_value=4),
+              ParameterSpec("bs", "DISCRETE", values=(16, 32)),
+              ParameterSpec("act", "CATEGORICAL", values=("relu", "gelu")))  # fmt: skip
+    trials = [
+        TrialResult("1", "SUCCEEDED", {"n": 2.0, "bs": 32.0, "act": "gelu"}, {"acc": 0.8, "ms": 1.0}),
+        TrialResult("2", "SUCCEEDED", {"n": 3.0, "bs": 16.0, "act": "relu"}, {"acc": 0.9, "ms": 5.0}),
+        TrialResult("3", "FAILED", {"n": 1.0, "bs": 16.0, "act": "relu"}, {}),
+        TrialResult("4", "SUCCEEDED", {"n": 1.0, "bs": 16.0, "act": "relu"}, {"acc": 0.7, "ms": 6.0}),
+    ]  # fmt: skip
+    one = optimization_results(StudyResults((MetricSpec("acc", "MAXIMIZE"),), params, trials))
+    assert one == {"name": "vertex", "best_params": {"n": 3, "bs": 16, "act": "relu"},
+                   "best_value": 0.9}  # fmt: skip
+    assert type(one["best_params"]["n"]) is int and type(one["best_params"]["bs"]) is int
+    two = optimization_results(StudyResults(
+        (MetricSpec("acc", "MAXIMIZE"), MetricSpec("ms", "MINIMIZE")), params, trials))  # fmt: skip
+    assert two == {"name": "vertex", "solutions": [
+        {"params": {"n": 2, "bs": 32, "act": "gelu"}, "values": [0.8, 1.0]},
+        {"params": {"n": 3, "bs": 16, "act": "relu"}, "values": [0.9, 5.0]}]}  # fmt: skip
+    none = optimization_results(StudyResults((MetricSpec("acc", "MAXIMIZE"),), params, trials[2:3]))
+    assert none == {"name": "vertex", "best_params": None, "best_value": None}
+
+
+@pytest.mark.slow
+def test_config_name_reaches_every_trial(tmp_path: Path) -> None:
+    sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
+    run = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "hydra.sweeper.n_trials=1",
+                  "--config-name", "train")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    [entry] = read_log(log)
+    assert entry["argv"][:3] == ["--config-name", "train", "hparams_search=vertex"]
+    assert read_csv(sweep / "trials.csv")[0]["state"] == "SUCCEEDED"
