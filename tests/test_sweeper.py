@@ -225,9 +225,12 @@ def test_hydra_plugins_is_a_namespace_package() -> None:
 @pytest.mark.slow
 def test_local_study_end_to_end(tmp_path: Path) -> None:
     sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
-    run = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "sleep=1")
+    # A sweep on the command line joins params; optim is a config group.
+    run = run_app(f"hydra.sweep.dir={sweep}", f"log={log}", "sleep=1", "optim=choice(adam,sgd)")
     assert run.returncode == 0, run.stderr
     assert "4 trials, 2 at a time" in run.stdout
+    # Two at once: trial 2 starts while trial 1 (which sleeps 1 s) still runs.
+    assert run.stdout.index("trial 2 started") < run.stdout.index("trial 1 SUCCEEDED")
     entries = sorted(read_log(log), key=lambda e: int(e["trial"]))
     assert [e["trial"] for e in entries] == ["1", "2", "3", "4"]
     for e in entries:
@@ -240,12 +243,14 @@ def test_local_study_end_to_end(tmp_path: Path) -> None:
         # Started as Vertex starts it: the user's overrides, then one --id=value per parameter.
         assert e["argv"][:4] == ["hparams_search=vertex", f"log={log}", "sleep=1", "hydra.mode=RUN"]
         assert [a.split("=")[0] for a in e["argv"][5:]] == [
-            "--model.lr", "--model.depth", "--model.width", "--model.act"]  # fmt: skip
+            "--model.lr", "--model.depth", "--model.width", "--model.act", "--optim"]  # fmt: skip
         assert e["mode"] == "RunMode.RUN"
         assert e["run_dir"] == str(sweep / e["trial"])
         assert e["cwd"] == str(APP)
     rows = read_csv(sweep / "trials.csv")
     assert [r["state"] for r in rows] == ["SUCCEEDED"] * 4
+    assert [e["optim"] for e in entries] == [r["optim"] for r in rows]
+    assert {e["optim"] for e in entries} <= {"adam", "sgd"}
     best = max(rows, key=lambda r: float(r["value"]))
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["name"] == "vertex"

@@ -32,6 +32,7 @@ def main(cfg: DictConfig) -> float:
             "mode": str(HydraConfig.get().mode),
             "values": {k: [cfg.model[k], type(cfg.model[k]).__name__] for k in cfg.model},
             "act": cfg.act,
+            "optim": cfg.optim.name,
         }
         with open(cfg.log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
