@@ -519,3 +519,51 @@ def test_config_name_reaches_every_trial(tmp_path: Path) -> None:
     [entry] = read_log(log)
     assert entry["argv"][:3] == ["--config-name", "train", "hparams_search=vertex"]
     assert read_csv(sweep / "trials.csv")[0]["state"] == "SUCCEEDED"
+
+
+@pytest.mark.slow
+def test_vertex_backend_waits_and_writes_the_results(tmp_path: Path) -> None:
+    from vertex_fake import serve_fake_vertex
+
+    name = "projects/proj/locations/europe-west4/hyperparameterTuningJobs/4242"
+
+    def trial(tid: str, lr: float, depth: int, score: float) -> dict[str, Any]:
+        return {"id": tid, "state": "SUCCEEDED",
+                "parameters": [{"parameterId": "model.lr", "value": lr},
+                               {"parameterId": "model.depth", "value": float(depth)}],
+                "finalMeasurement": {"stepCount": "1",
+                                     "metrics": [{"metricId": "score", "value": score}]}}  # fmt: skip
+
+    sweep = tmp_path / "sweep"
+    env = _env()
+    env.update(VERTEX_HYDRA_ANONYMOUS_CREDENTIALS="1", NO_PROXY="127.0.0.1,localhost")
+    with serve_fake_vertex() as fake:
+        # What Vertex AI returns: the job as created, plus its state and trials.
+        job = {
+            "studySpec": {
+                "metrics": [{"metricId": "score", "goal": "MAXIMIZE"}],
+                "parameters": [
+                    {"parameterId": "model.lr", "doubleValueSpec": {"minValue": 1e-4, "maxValue": 0.1}},
+                    {"parameterId": "model.depth", "integerValueSpec": {"minValue": "1", "maxValue": "4"}},
+                ],
+            },
+            "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {
+                "imageUri": "img", "command": ["python", "app.py"]}}]},
+        }  # fmt: skip
+        fake.add_job(name, {**job, "state": "JOB_STATE_RUNNING"},
+                     {**job, "state": "JOB_STATE_SUCCEEDED",
+                      "trials": [trial("1", 0.01, 2, 0.98), trial("2", 0.002, 3, 0.99)]})  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "app.py", "hparams_search=vertex_export", f"hydra.sweep.dir={sweep}",
+             "hydra.sweeper.backend=vertex", "hydra.sweeper.vertex.project=proj",
+             "hydra.sweeper.vertex.region=europe-west4", "hydra.sweeper.vertex.check=false",
+             "hydra.sweeper.vertex.wait=true", "hydra.sweeper.vertex.poll_interval=0.01",
+             f"hydra.sweeper.vertex.api_endpoint={fake.url}"],
+            cwd=APP, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "job JOB_STATE_SUCCEEDED" in run.stdout
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results == {"name": "vertex", "best_params": {"model.lr": 0.002, "model.depth": 3},
+                       "best_value": 0.99}  # fmt: skip
+    assert [r["trial_id"] for r in read_csv(sweep / "trials.csv")] == ["1", "2"]

@@ -91,4 +91,41 @@ def submit(job: JobSpec, sweep_dir: Path, vertex: Mapping[str, Any], *, stream: 
         json.dumps({"name": name, "request": body}, indent=2) + "\n", encoding="utf-8"
     )
     stream.write(f"Submitted: {name}\nFollow it with: vertex-hydra results {name}\n")
+    stream.flush()
+    if vertex.get("wait"):
+        _follow(name, sweep_dir, vertex, stream)
     return name
+
+
+def _follow(name: str, sweep_dir: Path, vertex: Mapping[str, Any], stream: TextIO) -> None:
+    """Follow the job to its end, then write the results into the sweep dir as ``local`` does.
+
+    Raises:
+        CloudError: The job ended in another state than SUCCEEDED.
+    """
+    from omegaconf import OmegaConf
+
+    from vertex_hydra.cloud import fetch_results, wait_for_job
+    from vertex_hydra.errors import CloudError
+    from vertex_hydra.results import render
+    from vertex_hydra.sweeper._backend_local import optimization_results
+
+    endpoint = vertex.get("api_endpoint") or None
+    final = wait_for_job(
+        name,
+        stream,
+        poll_interval=float(vertex.get("poll_interval") or 30.0),
+        api_endpoint=endpoint,
+    )
+    results = fetch_results(name, api_endpoint=endpoint)
+    render(results, sweep_dir, stream)
+    OmegaConf.save(
+        OmegaConf.create(optimization_results(results)), sweep_dir / "optimization_results.yaml"
+    )
+    state = (final or {}).get("state")
+    if state != "JOB_STATE_SUCCEEDED":
+        why = ((final or {}).get("error") or {}).get("message") or "no error message"
+        raise CloudError(
+            f"the job {name} ended in {state}: {why}. Fix: read the trial logs on the Vertex AI "
+            "console, then run the sweep again."
+        )

@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from vertex_hydra.errors import ConfigurationError, VertexHydraError
+from vertex_hydra.errors import CloudError, ConfigurationError, VertexHydraError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.sweeper.job import BACKENDS, build_job
 from vertex_hydra.sweeper.params import SearchSpace, search_space
@@ -35,7 +35,7 @@ def _plain(value: Any) -> Any:
 
 
 def run_sweep(options: Mapping[str, Any], config: DictConfig, arguments: Sequence[str]) -> Any:
-    """Run the sweep; on a user error print one line and exit with status 2.
+    """Run the sweep; on a user error print one line and exit with status 2 (1 for Vertex AI's).
 
     Returns:
         The backend's result (:class:`~vertex_hydra.results.StudyResults` for
@@ -47,7 +47,7 @@ def run_sweep(options: Mapping[str, Any], config: DictConfig, arguments: Sequenc
         sys.stdout.flush()
         sys.stderr.write(f"Error: {error}\n")
         sys.stderr.flush()
-        sys.exit(2)
+        sys.exit(1 if isinstance(error, CloudError) else 2)
 
 
 def _run(options: dict[str, Any], config: DictConfig, arguments: list[str]) -> Any:

@@ -39,6 +39,8 @@ class VertexBlock:
     api_endpoint: Optional[str] = None
     check: bool = True
     dry_run: bool = False
+    wait: bool = False
+    poll_interval: float = 30.0
 
 
 @dataclass
