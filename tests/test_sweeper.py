@@ -567,3 +567,45 @@ def test_vertex_backend_waits_and_writes_the_results(tmp_path: Path) -> None:
     assert results == {"name": "vertex", "best_params": {"model.lr": 0.002, "model.depth": 3},
                        "best_value": 0.99}  # fmt: skip
     assert [r["trial_id"] for r in read_csv(sweep / "trials.csv")] == ["1", "2"]
+
+
+@pytest.mark.slow
+def test_conditional_block_is_exported_as_conditional_parameter_specs(tmp_path: Path) -> None:
+    run = run_app(f"hydra.sweep.dir={tmp_path}", search="vertex_conditional")
+    assert run.returncode == 0, run.stderr
+    raw = yaml.safe_load((tmp_path / "job.yaml").read_text())
+    act = raw["studySpec"]["parameters"][-1]
+    assert act["parameterId"] == "model.act"
+    assert act["conditionalParameterSpecs"] == [{
+        "parentCategoricalValues": {"values": ["gelu"]},
+        "parameterSpec": {"parameterId": "model.width", "discreteValueSpec": {"values": [8, 16]}},
+    }]  # fmt: skip
+    assert schema_problems(raw) == []
+
+
+@pytest.mark.parametrize(
+    ("conditional", "match"),
+    [
+        ({"model.x": [{"when": [1], "params": {"b": "interval(0, 1)"}}]},
+         r"conditional\.model\.x: the parent must be a tuned choice\(\.\.\.\) or integer range"),
+        ({"lr": [{"when": [1], "params": {"b": "interval(0, 1)"}}]},
+         r"conditional\.lr: .* got a float interval"),
+        ({"act": [{"params": {"b": "interval(0, 1)"}}]}, r"conditional\.act\[0\] needs 'when'"),
+        ({"act": [{"when": ["a"], "params": {"b": "3"}}]},
+         r"conditional\.act\[0\]\.params\.b: a conditional parameter must be a sweep"),
+    ],
+)  # fmt: skip
+def test_bad_conditional_block(conditional: dict[str, Any], match: str) -> None:
+    from vertex_hydra.sweeper.params import add_conditions
+
+    space = search_space({"lr": "interval(0.1, 1)", "act": "choice(a, b)"})
+    with pytest.raises(ConfigurationError, match=match):
+        add_conditions(space, conditional)
+
+
+@pytest.mark.slow
+def test_conditional_block_is_refused_by_the_local_backend(tmp_path: Path) -> None:
+    run = run_app(f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.backend=local",
+                  search="vertex_conditional")  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.startswith("Error: hydra.sweeper.conditional is not run by the local engine")

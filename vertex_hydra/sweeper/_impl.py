@@ -16,7 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from vertex_hydra.errors import CloudError, ConfigurationError, VertexHydraError
 from vertex_hydra.jobspec import JobSpec
 from vertex_hydra.sweeper.job import BACKENDS, build_job
-from vertex_hydra.sweeper.params import SearchSpace, search_space
+from vertex_hydra.sweeper.params import SearchSpace, add_conditions, search_space
 
 __all__ = ["run_sweep", "trial_command", "forwarded_flags", "check_keys"]
 
@@ -57,6 +57,13 @@ def _run(options: dict[str, Any], config: DictConfig, arguments: list[str]) -> A
             f"hydra.sweeper.backend is {backend!r}. Fix: write one of {', '.join(BACKENDS)}."
         )
     space = search_space(options.get("params") or {}, arguments)
+    if options.get("conditional"):
+        if backend == "local":
+            raise ConfigurationError(
+                "hydra.sweeper.conditional is not run by the local engine yet. Fix: use "
+                "backend=export or backend=vertex, or tune the parameters unconditionally."
+            )
+        add_conditions(space, options["conditional"])
     check_keys(space, config)
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
     args = forwarded_flags(sys.argv[1:]) + space.fixed + ["hydra.mode=RUN"]
@@ -97,8 +104,7 @@ def check_keys(space: SearchSpace, config: DictConfig) -> None:
     """
     choices = config.hydra.runtime.get("choices") or {}
     missing = object()
-    for parameter in space.parameters:
-        pid = parameter["parameterId"]
+    for pid in _all_ids(space.parameters):
         if pid in choices:
             continue
         if OmegaConf.select(config, pid, default=missing, throw_on_missing=False) is missing:
@@ -107,6 +113,15 @@ def check_keys(space: SearchSpace, config: DictConfig) -> None:
                 "receive it. Fix: spell it as in the config (see python app.py --cfg job), or add "
                 "it to the config with a default."
             )
+
+
+def _all_ids(parameters: Sequence[Mapping[str, Any]]) -> list[str]:
+    ids = []
+    for parameter in parameters:
+        ids.append(str(parameter["parameterId"]))
+        children = [c["parameterSpec"] for c in parameter.get("conditionalParameterSpecs", [])]
+        ids += _all_ids(children)
+    return ids
 
 
 def forwarded_flags(argv: Sequence[str]) -> list[str]:

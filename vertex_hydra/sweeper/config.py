@@ -70,6 +70,7 @@ class VertexSweeperConf:
     backend: str = "local"
     seed: Optional[int] = None
     params: Optional[Dict[str, Any]] = None
+    conditional: Optional[Dict[str, Any]] = None
     sampler: Any = None
     storage: Any = None
     vertex: VertexBlock = field(default_factory=VertexBlock)

@@ -31,7 +31,7 @@ from typing import Any
 
 from vertex_hydra.errors import ConfigurationError
 
-__all__ = ["SearchSpace", "search_space", "parameter_spec"]
+__all__ = ["SearchSpace", "search_space", "parameter_spec", "add_conditions"]
 
 _FORMS = (
     "interval(a, b), tag(log, interval(a, b)), int(interval(a, b)), range(a, b[, step]), "
@@ -235,3 +235,74 @@ def _choice(pid: str, values: list[Any], where: str) -> dict[str, Any]:
             "values. Fix: remove the repeated value."
         )
     return {"parameterId": pid, "categoricalValueSpec": {"values": texts}}
+
+
+_PARENT_KEYS = {
+    "categoricalValueSpec": "parentCategoricalValues",
+    "discreteValueSpec": "parentDiscreteValues",
+    "integerValueSpec": "parentIntValues",
+}
+
+
+def add_conditions(space: SearchSpace, conditional: Mapping[str, Any]) -> None:
+    """Attach ``hydra.sweeper.conditional`` to its parents as ``conditionalParameterSpecs``.
+
+    Hydra's sweep grammar cannot say "tune b only when a is x", so the block is
+    its own: parent ``parameterId`` -> a list of ``{when: [values], params: {...}}``.
+
+    Raises:
+        ConfigurationError: The parent is not a tuned CATEGORICAL, DISCRETE or
+            INTEGER parameter, or an entry lacks ``when``/``params``.
+
+    Example:
+        >>> space = search_space({"opt": "choice(adam, sgd)"})
+        >>> add_conditions(space, {"opt": [{"when": ["sgd"],
+        ...                                 "params": {"momentum": "interval(0, 0.99)"}}]})
+        >>> child = space.parameters[0]["conditionalParameterSpecs"][0]
+        >>> child["parentCategoricalValues"], child["parameterSpec"]["parameterId"]
+        ({'values': ['sgd']}, 'momentum')
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    by_id = {p["parameterId"]: p for p in space.parameters}
+    for parent_id, branches in conditional.items():
+        where = f"hydra.sweeper.conditional.{parent_id}"
+        parent = by_id.get(str(parent_id))
+        kind = next((k for k in _PARENT_KEYS if parent and k in parent), None)
+        if parent is None or kind is None:
+            raise ConfigurationError(
+                f"{where}: the parent must be a tuned choice(...) or integer range in "
+                f"hydra.sweeper.params, got {'nothing' if parent is None else 'a float interval'}. "
+                "Fix: tune the parent with choice(...) or range(a, b) first."
+            )
+        if not isinstance(branches, Sequence) or isinstance(branches, str):
+            branches = [branches]
+        children = parent.setdefault("conditionalParameterSpecs", [])
+        for index, branch in enumerate(branches):
+            if not isinstance(branch, Mapping) or "when" not in branch or "params" not in branch:
+                raise ConfigurationError(
+                    f"{where}[{index}] needs 'when' (the parent's values) and 'params' (the "
+                    "children). Fix: write {when: [sgd], params: {model.momentum: interval(0, 1)}}."
+                )
+            when = branch["when"]
+            values = (
+                list(when) if isinstance(when, Sequence) and not isinstance(when, str) else [when]
+            )
+            if kind == "categoricalValueSpec":
+                condition: list[Any] = [_entry_text(v) for v in values]
+            elif kind == "integerValueSpec":
+                condition = [int(v) for v in values]
+            else:
+                condition = [float(v) for v in values]
+            for key, text in dict(branch["params"]).items():
+                child_where = f"{where}[{index}].params.{key}"
+                override = _parse(parser, f"{key}={_entry_text(text)}", child_where)
+                if not override.is_sweep_override():
+                    raise ConfigurationError(
+                        f"{child_where}: a conditional parameter must be a sweep. Fix: write "
+                        f"{_FORMS.rsplit(' or ', 1)[0]}."
+                    )
+                spec = parameter_spec(override, child_where)
+                children.append({_PARENT_KEYS[kind]: {"values": condition}, "parameterSpec": spec})
+                space.sources[spec["parameterId"]] = child_where
