@@ -2,7 +2,7 @@
 
 It proves that what users install works: the package (not the checkout) is
 imported, ``py.typed`` ships, the ``vertex-hydra`` command and every
-subcommand's ``--help`` run, and the core API works with only the
+subcommand's ``--help`` run, Hydra discovers the ``vertex`` sweeper, and the core API works with only the
 required dependencies (no torch, Lightning, Optuna or aiplatform installed).
 
 Run: ``python tests/smoke_installed.py`` (exit status 0 when every check passes).
@@ -52,6 +52,11 @@ def main() -> int:
             "vertex-hydra[lightning]" in str(error),
             str(error),
         )
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.sweeper import Sweeper
+
+    sweepers = [p.__name__ for p in Plugins.instance().discover(Sweeper)]
+    check("Hydra discovers hydra/sweeper: vertex", "VertexSweeper" in sweepers, str(sweepers))
     heavy = [m for m in ("torch", "lightning", "optuna", "google.cloud") if m in sys.modules]
     check("no heavy module imported", not heavy, str(heavy))
     print(f"{len(failures)} failed" if failures else "all smoke checks passed")

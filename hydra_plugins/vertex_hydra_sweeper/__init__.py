@@ -1,0 +1,1 @@
+"""Hydra discovers ``hydra/sweeper: vertex`` here; the logic is in :mod:`vertex_hydra.sweeper`."""
