@@ -604,8 +604,27 @@ def test_bad_conditional_block(conditional: dict[str, Any], match: str) -> None:
 
 
 @pytest.mark.slow
-def test_conditional_block_is_refused_by_the_local_backend(tmp_path: Path) -> None:
-    run = run_app(f"hydra.sweep.dir={tmp_path}", "hydra.sweeper.backend=local",
+def test_the_local_backend_passes_a_child_only_when_its_parent_activates_it(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log.jsonl"
+    run = run_app(f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.sweeper.backend=local",
+                  "hydra.sweeper.n_trials=10", "hydra.sweeper.algorithm=RANDOM_SEARCH",
+                  "hydra.sweeper.seed=0", f"log={log}",
                   search="vertex_conditional")  # fmt: skip
-    assert run.returncode == 2
-    assert run.stderr.startswith("Error: hydra.sweeper.conditional is not run by the local engine")
+    assert run.returncode == 0, run.stdout + run.stderr
+    entries = read_log(log)
+    assert len(entries) == 10
+    for entry in entries:
+        widths = [a for a in entry["argv"] if a.startswith("--model.width=")]
+        act = [a for a in entry["argv"] if a.startswith("--model.act=")]
+        if act == ["--model.act=gelu"]:
+            assert len(widths) == 1 and entry["values"]["width"] in ([8, "int"], [16, "int"])
+        else:
+            assert act == ["--model.act=relu"] and widths == []
+            assert entry["values"]["width"] == [16, "int"]  # the config's own value, untouched
+    rows = read_csv(tmp_path / "sweep" / "trials.csv")
+    assert {(r["model.act"], r["model.width"] == "") for r in rows} == {
+        ("relu", True),
+        ("gelu", False),
+    }

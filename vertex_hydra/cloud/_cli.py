@@ -19,7 +19,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from vertex_hydra.cloud import (
     CheckFailed,
@@ -33,7 +33,7 @@ from vertex_hydra.cloud import (
 )
 from vertex_hydra.errors import ConfigurationError
 
-__all__ = ["add_parser", "run_submit", "run_results", "format_change"]
+__all__ = ["add_parser", "run_submit", "run_results", "run_preflight", "format_change"]
 
 _PROJECT_ENVS = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
 _REGION_ENVS = ("CLOUDSDK_AI_REGION", "GOOGLE_CLOUD_REGION")
@@ -140,7 +140,7 @@ def run_submit(args: argparse.Namespace) -> int:
     if image is not None:
         sys.stderr.write(f"vertex-hydra submit: warning: {image}\n")
     if not args.no_check:
-        _preflight(args.job)
+        run_preflight(args.job, sys.stderr)
     body = build_submission(
         args.job,
         display_name=args.display_name,
@@ -169,18 +169,22 @@ def run_submit(args: argparse.Namespace) -> int:
     return _report_end(name, final, args.timeout)
 
 
-def _preflight(job: str) -> None:
-    """Run ``check``: its report on problems; else one line, and the warnings submit does not make."""
+def run_preflight(job: str | Path, stream: TextIO) -> None:
+    """Run ``check`` before a submission, as ``submit`` and the sweeper's vertex backend do.
+
+    On problems, the check's report goes to ``stream`` and :class:`CheckFailed` is
+    raised; else one line, and the warnings that ``submit`` does not judge itself.
+    """
     from vertex_hydra.check._cli import format_report
 
     try:
         result = preflight_check(job)
     except CheckFailed as failed:
-        sys.stderr.write(format_report(failed.result, color=False) + "\n")
+        stream.write(format_report(failed.result, color=False) + "\n")
         raise
-    sys.stderr.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
+    stream.write(f"check: OK ({result.compositions} compositions, {result.seconds:.1f} s)\n")
     for warning in result.warnings:  # the images' are not among them: run_submit judged those
-        sys.stderr.write(f"check: warning: {warning.message}\n")
+        stream.write(f"check: warning: {warning.message}\n")
 
 
 def format_change(change: StateChange) -> str:

@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         143 when SIGINT or SIGTERM interrupted it.
 
     Raises:
-        MissingDependencyError: optuna or matplotlib is not installed.
+        MissingDependencyError: optuna, matplotlib or plotly is not installed.
         ConfigurationError: The job file or the workdir cannot be used.
 
     Example:
@@ -163,10 +163,10 @@ def run(args: argparse.Namespace) -> int:
         >>> main(["local", "job.yaml", "--parallel", "2"])  # doctest: +SKIP
         0
     """
-    missing = [m for m in ("optuna", "matplotlib") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("optuna", "matplotlib", "plotly") if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingDependencyError(
-            f"'vertex-hydra local' needs {' and '.join(missing)}, which is not installed. "
+            f"'vertex-hydra local' needs {' and '.join(missing)}, not installed here. "
             'Fix: pip install "vertex-hydra[local]"'
         )
     job = load_job(args.job)

@@ -31,13 +31,13 @@ def _preflight(job: JobSpec, stream: TextIO) -> None:
     """
     import yaml
 
-    from vertex_hydra.cloud import preflight_check
+    from vertex_hydra.cloud._cli import run_preflight
 
     handle, name = tempfile.mkstemp(prefix=".vertex-hydra-sweep-", suffix=".yaml", dir=os.getcwd())
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             yaml.safe_dump(dict(job.raw), out, sort_keys=False)
-        preflight_check(name, stream)
+        run_preflight(name, stream)
     finally:
         Path(name).unlink(missing_ok=True)
 
@@ -105,15 +105,20 @@ def _follow(name: str, sweep_dir: Path, vertex: Mapping[str, Any], stream: TextI
     """
     from omegaconf import OmegaConf
 
-    from vertex_hydra.cloud import fetch_results, wait_for_job
+    from vertex_hydra.cloud import StateChange, fetch_results, wait_for_job
+    from vertex_hydra.cloud._cli import format_change
     from vertex_hydra.errors import CloudError
     from vertex_hydra.results import render
     from vertex_hydra.sweeper._backend_local import optimization_results
 
     endpoint = vertex.get("api_endpoint") or None
+
+    def show(change: StateChange) -> None:
+        stream.write(format_change(change) + "\n")
+
     final = wait_for_job(
         name,
-        stream,
+        observer=show,
         poll_interval=float(vertex.get("poll_interval") or 30.0),
         api_endpoint=endpoint,
     )

@@ -58,11 +58,6 @@ def _run(options: dict[str, Any], config: DictConfig, arguments: list[str]) -> A
         )
     space = search_space(options.get("params") or {}, arguments)
     if options.get("conditional"):
-        if backend == "local":
-            raise ConfigurationError(
-                "hydra.sweeper.conditional is not run by the local engine yet. Fix: use "
-                "backend=export or backend=vertex, or tune the parameters unconditionally."
-            )
         add_conditions(space, options["conditional"])
     check_keys(space, config)
     sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
