@@ -77,6 +77,30 @@ def test_dashboard_serves_trials_and_intermediate_values_then_stops_on_sigint(
     assert err == "vertex-hydra dashboard: stopped\n"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_the_dashboard_stops_on_a_signal_even_if_started_with_sigint_ignored(
+    tmp_path: Path, sig: signal.Signals, status: int
+) -> None:
+    """A shell starts ``command &`` with SIGINT ignored; the server must still stop on it."""
+    _make_study(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vertex_hydra", "dashboard", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("Dashboard of ")
+    finally:
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert err == "vertex-hydra dashboard: stopped\n"
+
+
 def test_a_folder_without_a_study_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"holds no study \(no study.db\)\. Fix: pass"):
         find_store(tmp_path)
@@ -102,3 +126,14 @@ def test_missing_extra_names_the_pip_command(
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r'pip install "vertex-hydra\[dashboard\]"'):
         open_dashboard(tmp_path)
+
+
+def test_a_stop_before_serving_still_counts(tmp_path: Path) -> None:
+    """A signal just after the URL is printed, before serving starts, must not be lost."""
+    _make_study(tmp_path)
+    server = open_dashboard(tmp_path)
+    try:
+        server.stop()
+        server.serve_forever(poll_interval=30.0)  # returns at once, not after 30 s or never
+    finally:
+        server.close()

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +76,31 @@ class DashboardServer:
     store: Path
     port: int
     server: Any
+    _stopping: bool = field(default=False, init=False, repr=False)
 
     @property
     def url(self) -> str:
         """Where a browser opens the dashboard."""
         return f"http://{HOST}:{self.port}/dashboard"
 
-    def serve_forever(self) -> None:
-        """Answer requests until :meth:`close` or Ctrl-C (``KeyboardInterrupt``)."""
-        self.server.serve_forever()
+    def serve_forever(self, poll_interval: float = 0.2) -> None:
+        """Answer requests until :meth:`stop` (callable from a signal handler) or Ctrl-C.
+
+        :meth:`stop` is the reliable way out: ``wsgiref`` answers an exception raised
+        while it finishes a request, ``KeyboardInterrupt`` included, with an error
+        page and goes on serving, so a Ctrl-C at that moment would be lost.
+        """
+        self.server.timeout = poll_interval
+        while not self._stopping:
+            self.server.handle_request()
+
+    def stop(self) -> None:
+        """Make :meth:`serve_forever` return within ``poll_interval`` seconds, or at once.
+
+        Called before :meth:`serve_forever` starts (a signal just after the URL was
+        printed), it still counts: the server does not serve then.
+        """
+        self._stopping = True
 
     def close(self) -> None:
         """Stop listening and free the port."""

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until Ctrl-C; return 130 then (as ``local`` does when interrupted).
+    """Serve until Ctrl-C or SIGTERM; return 130 or 143 then (as ``local`` does when interrupted).
+
+    Both signals are taken over while serving, so the server stops even when it
+    was started with SIGINT ignored (as a shell does for ``command &``).
 
     Example:
         >>> from vertex_hydra.cli import main
@@ -51,13 +55,20 @@ def run(args: argparse.Namespace) -> int:
         130
     """
     server = open_dashboard(args.workdir, port=args.port)
+    received: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        received.append(signum)
+        server.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sys.stdout.write(f"Dashboard of {server.store}: {server.url}\nPress Ctrl-C to stop.\n")
     sys.stdout.flush()
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        sys.stderr.write("vertex-hydra dashboard: stopped\n")
-        return 130
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.close()
-    return 0
+    sys.stderr.write("vertex-hydra dashboard: stopped\n")
+    return 143 if received[-1:] == [signal.SIGTERM] else 130
