@@ -80,3 +80,52 @@ def test_digits_trial_from_job_yaml_writes_a_correct_metric_file(tmp_path: Path)
     assert_done_when(lines, epochs=3, trial="7")
     batches = math.ceil(1347 / 128)  # 75% of 1797 digits, batch size 128
     assert [int(line["global_step"]) for line in lines[:-1]] == [batches, 2 * batches, 3 * batches]
+
+
+TWO_METRICS = Path(__file__).resolve().parents[1] / "examples" / "digits" / "job-two-metrics.yaml"
+
+
+@pytest.mark.slow
+def test_the_two_metric_conditional_digits_job_checks_runs_and_dry_run_submits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10's done-when: the digits job with two metrics and a conditional child."""
+    import csv
+    import json
+
+    from vertex_hydra.cli import main
+
+    assert main(["check", str(TWO_METRICS)]) == 0
+    checked = capsys.readouterr().out
+    assert "model.width (when model.hidden_layers in [2, 3])" in checked
+    assert "OK: every parameter reaches the config as intended." in checked
+
+    work = tmp_path / "w"
+    assert main(["local", str(TWO_METRICS), "--workdir", str(work), "--max-trials", "3",
+                 "--parallel", "1", "--seed", "3"]) == 0  # fmt: skip
+    capsys.readouterr()
+    with (work / "trials.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["state"] for r in rows] == ["SUCCEEDED"] * 3
+    for row in rows:
+        acc, loss = float(row["value:val/acc"]), float(row["value:val/loss"])
+        assert 0.0 < acc <= 1.0 and 0.0 < loss < 5.0
+        # The child is sampled, and passed, only when its parent activates it.
+        assert (row["model.width"] == "") == (row["model.hidden_layers"] == "1")
+        reported = [
+            json.loads(line)
+            for line in (work / "trials" / row["trial_id"] / "output.metrics")
+            .read_text()
+            .splitlines()
+        ]
+        assert all({"val/acc", "val/loss"} <= line.keys() for line in reported)
+    assert (work / "pareto.png").stat().st_size > 0
+
+    assert main(["submit", str(TWO_METRICS), "--project", "p", "--region", "us-central1",
+                 "--image", "us-central1-docker.pkg.dev/p/r/digits:1", "--dry-run",
+                 "--no-check"]) == 0  # fmt: skip
+    body = json.loads(capsys.readouterr().out)
+    study = body["trialJobSpec"] and body["studySpec"]
+    assert [m["metricId"] for m in study["metrics"]] == ["val/acc", "val/loss"]
+    (layers,) = [p for p in study["parameters"] if p["parameterId"] == "model.hidden_layers"]
+    assert layers["conditionalParameterSpecs"][0]["parameterSpec"]["parameterId"] == "model.width"
