@@ -196,6 +196,7 @@ def test_the_examples_name_only_their_machine_types() -> None:
             "trialJobSpec.workerPoolSpecs[0].machineSpec.machineType",
             "trialJobSpec.workerPoolSpecs[1].machineSpec.machineType",
         ],
+        "job-two-metrics.yaml": ["trialJobSpec.workerPoolSpecs[0].machineSpec.machineType"],
         "job.yaml": ["trialJobSpec.workerPoolSpecs[0].machineSpec.machineType"],
     }
 

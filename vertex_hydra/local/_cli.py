@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [m for m in ("optuna", "matplotlib", "plotly") if importlib.util.find_spec(m) is None]
     if missing:
         raise MissingDependencyError(
-            f"'vertex-hydra local' needs {' and '.join(missing)}, not installed here. "
+            f"'vertex-hydra local' needs {' and '.join(missing)}, which is not installed. "
             'Fix: pip install "vertex-hydra[local]"'
         )
     job = load_job(args.job)
