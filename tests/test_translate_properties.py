@@ -109,6 +109,13 @@ def test_arbitrary_keys_translate_or_fail_cleanly(key: str) -> None:
     assert parsed.key_or_group == _without_prefix(key) or key.startswith("@")
 
 
+@pytest.mark.parametrize("key", ["A@", "model.lr@"])
+def test_a_key_with_an_empty_package_is_refused(key: str) -> None:
+    """Found by the property above: Hydra reads ``A@=1`` as key ``A``, not the id ``A@``."""
+    with pytest.raises(TranslationError, match=rf"parameter id {re.escape(repr(key))} .* Fix: "):
+        to_hydra_args([f"--{key}=1"])
+
+
 @pytest.mark.parametrize("key", ["+~", "~~", "++~"])
 def test_operator_only_keys_fail_cleanly(key: str) -> None:
     with pytest.raises(TranslationError, match=rf"parameter id {re.escape(repr(key))} .* Fix: "):

@@ -106,6 +106,10 @@ def console_main() -> None:
     second) is skipped: by then every trial has ended and every file is closed.
     Code that calls :func:`main` in-process, and a run under a profiler or a
     coverage tracer (which write their files at exit), keep the normal exit.
+    ``vertex-hydra`` and ``python -m vertex_hydra`` run it.
+
+    Example:
+        >>> console_main()  # doctest: +SKIP
     """
     status = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:

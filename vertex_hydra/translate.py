@@ -234,7 +234,13 @@ def format_value(
 def _check_key(key: str, *, token: str, index: int, parameter_id: str) -> None:
     if _SIMPLE_KEY.fullmatch(key):
         return
-    if key and _parse(f"{key}=0") is not None and _OVERRIDE_KEY.fullmatch(key):
+    parsed = _parse(f"{key}=0") if key else None
+    # ``key@`` parses as key with an empty package: Hydra would set another key than the id.
+    if (
+        parsed is not None
+        and _OVERRIDE_KEY.fullmatch(key)
+        and getattr(parsed, "package", None) != ""
+    ):
         return
     raise TranslationError(
         f"argument {token!r}: parameter id {parameter_id!r} is not a valid Hydra key "

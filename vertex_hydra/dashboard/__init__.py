@@ -99,6 +99,11 @@ class DashboardServer:
 
         Called before :meth:`serve_forever` starts (a signal just after the URL was
         printed), it still counts: the server does not serve then.
+
+        Example:
+            >>> server = open_dashboard("runs/study")  # doctest: +SKIP
+            >>> server.stop()  # doctest: +SKIP
+            >>> server.serve_forever()  # returns at once  # doctest: +SKIP
         """
         self._stopping = True
 
