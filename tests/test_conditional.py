@@ -559,3 +559,81 @@ def test_resume_fields_tell_children_sharing_an_id_apart() -> None:
     where = "studySpec.parameters[model.activation].conditionalParameterSpecs[lr|relu]"
     assert before[f"{where}.maxValue"] == 0.01
     assert changed_fields(before, after) == [f"{where}.maxValue (0.01 → 0.02)"]
+
+
+# --- children sharing a parameterId under disjoint conditions --------------------------------
+
+
+def _shared(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+    """model.act -> one ``model.lr`` child under relu, another under gelu."""
+    return [{"parameterId": "model.act", "categoricalValueSpec": {"values": ["relu", "gelu"]},
+             "conditionalParameterSpecs": [
+                 {"parentCategoricalValues": {"values": ["relu"]},
+                  "parameterSpec": {"parameterId": "model.lr", **first}},
+                 {"parentCategoricalValues": {"values": ["gelu"]},
+                  "parameterSpec": {"parameterId": "model.lr", **second}}]}]  # fmt: skip
+
+
+def test_check_probes_each_child_sharing_an_id_with_its_own_values(tmp_path: Any) -> None:
+    from vertex_hydra.check import check_job
+    from vertex_hydra.check._cli import format_report
+
+    low = {"doubleValueSpec": {"minValue": 0.001, "maxValue": 0.01}}
+    high = {"doubleValueSpec": {"minValue": 0.05, "maxValue": 0.1}}
+    path, _ = _plain_job(tmp_path, _shared(low, high))
+    result = check_job(path)
+    assert result.ok, result.problems
+    assert result.warnings == ()
+    rows = {r.label: r for r in result.rows}
+    assert rows["model.lr (when model.act in [relu])"].received == (0.001, 0.01)
+    assert rows["model.lr (when model.act in [gelu])"].received == (0.05, 0.1)
+    assert rows["model.act"].received == ("relu", "gelu")
+    report = format_report(result, color=False)
+    assert "model.lr (when model.act in [relu])" in report
+    assert "model.lr (when model.act in [gelu])" in report
+
+
+def test_children_sharing_an_id_with_different_types_are_warned_and_get_one_type(
+    tmp_path: Any,
+) -> None:
+    from vertex_hydra.check import check_job
+    from vertex_hydra.study_env import STUDY_ENV, read_study
+
+    ints = {"integerValueSpec": {"minValue": 1, "maxValue": 4}}
+    floats = {"doubleValueSpec": {"minValue": 0.5, "maxValue": 1.5}}
+    path, job = _plain_job(tmp_path, _shared(ints, floats))
+    info = read_study({STUDY_ENV: job.study_env_value()})
+    assert info is not None and info.value_types()["model.lr"] == "float"
+    result = check_job(path)
+    (warning,) = result.warnings
+    assert warning.subject == "model.lr"
+    assert "INTEGER when model.act in [relu], DOUBLE when model.act in [gelu]" in warning.message
+    assert "receives a float value" in warning.message and "Fix:" in warning.message
+    rows = {r.label: r for r in result.rows}
+    # what the config gets under each condition, as Vertex sends it: '--model.lr=1.0' stays 1.0
+    assert rows["model.lr (when model.act in [relu])"].received == (1.0, 4.0)
+    assert rows["model.lr (when model.act in [gelu])"].received == (0.5, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kind", "low", "high", "values"),
+    [
+        ({"doubleValueSpec": {"minValue": 0.01, "maxValue": 0.2}},
+         {"doubleValueSpec": {"minValue": 0.1, "maxValue": 0.5}}, "DOUBLE", 0.01, 0.5, ()),
+        ({"integerValueSpec": {"minValue": 2, "maxValue": 3}},
+         {"discreteValueSpec": {"values": [1, 8]}}, "INTEGER", 1, 8, ()),
+        ({"discreteValueSpec": {"values": [16, 64]}},
+         {"discreteValueSpec": {"values": [16, 32]}}, "DISCRETE", None, None, (16.0, 32.0, 64.0)),
+        ({"categoricalValueSpec": {"values": ["a", "b"]}},
+         {"discreteValueSpec": {"values": [0.5]}}, "CATEGORICAL", None, None, ("a", "b", "0.5")),
+    ],
+)  # fmt: skip
+def test_a_shared_id_makes_one_results_column_covering_every_child(
+    first: dict[str, Any], second: dict[str, Any], kind: str, low: Any, high: Any, values: Any
+) -> None:
+    job = JobSpec.from_dict(_raw(_shared(first, second)))
+    assert [p.parameter_id for p in job.columns] == ["model.act", "model.lr"]
+    column = job.columns[1]
+    assert (column.kind, column.min_value, column.max_value, column.values) == (
+        kind, low, high, values)  # fmt: skip
+    assert len([p for p in job.parameters if p.parameter_id == "model.lr"]) == 2  # tree unchanged

@@ -41,7 +41,7 @@ from vertex_hydra.errors import TranslationError
 from vertex_hydra.jobspec import JobSpec, ParameterSpec
 from vertex_hydra.translate import to_hydra_args
 
-__all__ = ["Composed", "compose_rows", "select", "probes_for"]
+__all__ = ["Composed", "compose_rows", "select", "probes_for", "probe_slots"]
 
 _ABSENT: Any = object()
 
@@ -153,19 +153,21 @@ def compose_rows(
         >>> compose_rows(job).problems  # doctest: +SKIP
         []
     """
-    params = {p.parameter_id: p for p in job.columns}
-    probes = {pid: probes_for(p) for pid, p in params.items()}
-    for p in params.values():  # a parent is also probed at each value that activates a child
+    params = probe_slots(job)
+    ids = {slot: p.parameter_id for slot, p in params.items()}
+    probes = {slot: probes_for(p) for slot, p in params.items()}
+    for slot, p in params.items():  # a parent is also probed at each value that activates a child
         for child in p.children:
-            if not any(child.active_under(v) for v in probes[p.parameter_id]):
-                probes[p.parameter_id].append(child.parent_values[0])
+            if not any(child.active_under(v) for v in probes[slot]):
+                probes[slot].append(child.parent_values[0])
     batches: list[dict[str, float | str]] = [{}] + _probe_batches(job, params, probes)
-    first = run_compositions(job, batches, python=python, timeout=timeout, jobs=jobs)
+    first = run_compositions(job, batches, python=python, timeout=timeout, jobs=jobs, ids=ids)
     baseline, runs = first[0], len(first)
     blocked = baseline_problem(baseline, timeout)
     if blocked is not None:
         rows = tuple(
-            _row(params[pid], probes[pid], None, {}, {}, _ABSENT, blocked[0]) for pid in params
+            _row(params[slot], probes[slot], None, {}, {}, _ABSENT, blocked[0], slot=slot)
+            for slot in params
         )
         return Composed(rows, [Problem("trial command", blocked[1])], len(batches), runs)
     trace = baseline.trace or {}
@@ -221,7 +223,9 @@ def compose_rows(
                 again.append(rest)
         again = [b for b in again if any(_open(pid, probes[pid].index(v)) for pid, v in b.items())]
         pending = (
-            run_compositions(job, again, python=python, timeout=timeout, jobs=jobs) if again else []
+            run_compositions(job, again, python=python, timeout=timeout, jobs=jobs, ids=ids)
+            if again
+            else []
         )
         runs += len(pending)
     problems: list[Problem] = []
@@ -230,7 +234,9 @@ def compose_rows(
     for pid, param in params.items():
         default = select(baseline.config, keys[pid] or "")
         parent = _parent(pid, keys)
-        row = _row(param, probes[pid], keys[pid], received, failed, default, None, coerce, parent)
+        row = _row(
+            param, probes[pid], keys[pid], received, failed, default, None, coerce, parent, pid
+        )
         judged.append(row)
         if row.problem is not None:
             problems.append(Problem(pid, row.problem))
@@ -255,12 +261,13 @@ def _probe_batches(
     until every child's value is passed. An inactive child is never in a batch.
     """
     covered: set[tuple[str, int]] = set()
-    tree = [p for p in job.roots if params.get(p.parameter_id) == p]
+    slot_of = {id(p): slot for slot, p in params.items()}
+    tree = [p for p in job.roots if id(p) in slot_of]
 
     def needy(p: ParameterSpec) -> bool:
-        pid = p.parameter_id
+        pid = slot_of[id(p)]
         return any((pid, i) not in covered for i in range(len(probes[pid]))) or any(
-            needy(c) for c in p.children if params.get(c.parameter_id) == c
+            needy(c) for c in p.children if id(c) in slot_of
         )
 
     batches: list[dict[str, float | str]] = []
@@ -269,8 +276,9 @@ def _probe_batches(
         batch: dict[str, float | str] = {}
 
         def walk(p: ParameterSpec) -> None:
-            pid, values = p.parameter_id, probes[p.parameter_id]
-            children = [c for c in p.children if params.get(c.parameter_id) == c]
+            pid = slot_of[id(p)]
+            values = probes[pid]
+            children = [c for c in p.children if id(c) in slot_of]
             i = min(k, len(values) - 1)
             if (pid, i) in covered:
                 wanted = [c for c in children if needy(c)]
@@ -294,6 +302,39 @@ def _probe_batches(
     return batches
 
 
+def probe_slots(job: JobSpec) -> dict[str, ParameterSpec]:
+    """Every parameter spec of the tree, in pre-order, under a name of its own.
+
+    A ``parameterId`` held by one spec is its own name; children that share an id
+    under disjoint conditions are each named as the table shows them,
+    ``lr (when model.act in [relu])``, so each is probed and judged on its own.
+
+    Example:
+        >>> [*probe_slots(JobSpec.from_dict({"studySpec": {
+        ...     "metrics": [{"metricId": "a", "goal": "MAXIMIZE"}],
+        ...     "parameters": [{"parameterId": "act",
+        ...         "categoricalValueSpec": {"values": ["relu", "tanh"]},
+        ...         "conditionalParameterSpecs": [
+        ...             {"parentCategoricalValues": {"values": [v]}, "parameterSpec":
+        ...              {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.1, "maxValue": 1}}}
+        ...             for v in ("relu", "tanh")]}]},
+        ...     "trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "i",
+        ...         "command": ["t"]}}]}}))]
+        ['act', 'lr (when act in [relu])', 'lr (when act in [tanh])']
+    """
+    counts: dict[str, int] = {}
+    for p in job.parameters:
+        counts[p.parameter_id] = counts.get(p.parameter_id, 0) + 1
+    return {
+        (
+            p.parameter_id
+            if counts[p.parameter_id] == 1
+            else f"{p.parameter_id} (when {p.condition()})"
+        ): p
+        for p in job.parameters
+    }
+
+
 def _parent(pid: str, keys: Mapping[str, str | None]) -> str | None:
     """Another parameter whose key is a node above ``pid``'s key (``model.opt`` above ``model.opt.lr``)."""
     key = keys[pid]
@@ -313,8 +354,9 @@ def _row(
     status: str | None,
     coerce: bool = True,
     parent: str | None = None,
+    slot: str | None = None,
 ) -> ParameterRow:
-    pid = param.parameter_id
+    pid = slot or param.parameter_id
     got = [received.get((pid, i), _ABSENT) for i in range(len(values))]
     outcome: Outcome | None = next(
         (failed[pid, i] for i in range(len(values)) if (pid, i) in failed), None
@@ -332,7 +374,7 @@ def _row(
             if outcome is not None:
                 break
     return ParameterRow(
-        parameter_id=pid,
+        parameter_id=param.parameter_id,
         key=key,
         tried=tuple(param.format_value(v) for v in values),
         received=tuple(None if v is _ABSENT else v for v in got),

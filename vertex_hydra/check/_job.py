@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vertex_hydra.check._model import CheckResult, PoolRow, Problem
 
-__all__ = ["check_job", "once"]
+if TYPE_CHECKING:
+    from vertex_hydra.jobspec import JobSpec
+
+__all__ = ["check_job", "once", "shared_type_warnings"]
 
 
 def once(schema: list[str], rules: list[str]) -> list[str]:
@@ -91,6 +95,7 @@ def check_job(
         notes.append("trial configs not composed: fix the job file's rule problems first.")
         return stop()
     job = JobSpec.from_dict(raw, path=path)
+    warnings = (*warnings, *shared_type_warnings(job))
     # Issue 12: several worker pools (pool 0's replicaCount, pool 1's command, pools 2-3 noted).
     from vertex_hydra.check._pools import compose_roles, pool_problems, pool_rows
 
@@ -123,3 +128,33 @@ def check_job(
         warnings=warnings,
         unrehearsed=unrehearsed,
     )
+
+
+def shared_type_warnings(job: JobSpec) -> list[Problem]:
+    """A warning per ``parameterId`` whose sharing children give its value different types.
+
+    A trial reads ``--lr=3.0`` without knowing which child is active, so the id
+    gets one type (see :func:`~vertex_hydra.jobspec.merged_spec`); the probes then
+    show what each child's config receives.
+
+    Example:
+        >>> shared_type_warnings(load_job("tests/apps/plain_job.yaml"))  # doctest: +SKIP
+        []
+    """
+    from vertex_hydra.study_env import StudyParameter
+
+    found: list[Problem] = []
+    for column in job.columns:
+        specs = [p for p in job.parameters if p.parameter_id == column.parameter_id]
+        kinds = {StudyParameter(p.kind, p.values).value_type for p in specs}  # type: ignore[arg-type]
+        if len(kinds) < 2:
+            continue
+        merged = StudyParameter(column.kind, column.values).value_type  # type: ignore[arg-type]
+        each = ", ".join(f"{p.kind} when {p.condition() or 'top level'}" for p in specs)
+        found.append(Problem(column.parameter_id, (
+            f"children share parameterId {column.parameter_id!r} with different types ({each}); "
+            f"a trial cannot tell from --{column.parameter_id}=<value> which one is active, so "
+            f"each of them receives a {merged} value. Fix: give each child its own parameterId, "
+            "or the same type."
+        )))  # fmt: skip
+    return found

@@ -215,15 +215,20 @@ def run_compositions(
     python: str | None = None,
     timeout: float = 60.0,
     jobs: int | None = None,
+    ids: Mapping[str, str] | None = None,
 ) -> list[Composition]:
     """Run one composition per batch of probe values, in parallel, in the job's folder.
 
     Args:
         job: The tuning job; its trial command runs with cwd ``job.working_dir``.
-        batches: Each maps parameter ids to the probe value passed in one run.
+        batches: Each maps parameter ids (or names in ``ids``) to the probe value
+            passed in one run.
         python: The interpreter that replaces a leading ``python`` of the command.
         timeout: Seconds after which a run is killed (its ``returncode`` is ``None``).
         jobs: Runs at a time (default: the number of CPUs).
+        ids: The ``parameterId`` of each batch key that is not one itself (children
+            sharing an id, see :func:`~vertex_hydra.check._compose.probe_slots`).
+            Each composition's ``params`` keeps the batch's own keys.
 
     Example:
         >>> [c.ok for c in run_compositions(job, [{}, {"data.batch_size": 64}])]  # doctest: +SKIP
@@ -234,7 +239,8 @@ def run_compositions(
         folder = Path(tmp)
 
         def one(index: int) -> Composition:
-            argv = compose_argv(job, batches[index], python)
+            named = {(ids or {}).get(k, k): v for k, v in batches[index].items()}
+            argv = compose_argv(job, named, python)
             return _run_one(job, index, argv, batches[index], folder, timeout)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -23,8 +23,8 @@ Example:
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +49,7 @@ __all__ = [
     "schema_problems",
     "rule_problems",
     "image_problem",
+    "merged_spec",
     "SCALE_TYPES",
 ]
 
@@ -233,14 +234,16 @@ class JobSpec:
 
     @property
     def columns(self) -> tuple[ParameterSpec, ...]:
-        """One parameter per ``parameterId`` (the first in pre-order): a results table's columns.
+        """One parameter per ``parameterId``, in pre-order: a results table's columns.
 
-        Children that share an id under disjoint conditions make one column.
+        Children that share an id under disjoint conditions make one column, whose
+        spec covers them all (see :func:`merged_spec`): the widest range, every
+        value, a log scale only if each of them has one.
         """
-        first: dict[str, ParameterSpec] = {}
+        by_id: dict[str, list[ParameterSpec]] = {}
         for p in self.parameters:
-            first.setdefault(p.parameter_id, p)
-        return tuple(first.values())
+            by_id.setdefault(p.parameter_id, []).append(p)
+        return tuple(merged_spec(specs) for specs in by_id.values())
 
     @property
     def roots(self) -> tuple[ParameterSpec, ...]:
@@ -404,7 +407,7 @@ class JobSpec:
         """
         return encode_study(
             [(m.metric_id, m.goal) for m in self.metrics],
-            {p.parameter_id: (p.kind, p.values) for p in self.parameters},
+            {p.parameter_id: (p.kind, p.values) for p in self.columns},
         )
 
     def trial_env(
@@ -439,6 +442,50 @@ class JobSpec:
             env["AIP_CHECKPOINT_DIR"] = f"{base}/checkpoints/"
             env["AIP_TENSORBOARD_LOG_DIR"] = f"{base}/logs/"
         return env
+
+
+def merged_spec(specs: Sequence[ParameterSpec]) -> ParameterSpec:
+    """One spec standing for children that share a ``parameterId`` (one spec: itself).
+
+    A trial reads ``--<id>=<value>`` without knowing which child is active, so the
+    id gets one type: the kind they all have; INTEGER when each is INTEGER or an
+    integral DISCRETE; DOUBLE when they are numbers of different kinds (an INTEGER
+    child's ``3.0`` then stays a float, which ``check`` shows); CATEGORICAL when
+    any of them is text. Ranges widen to cover each child, and DISCRETE and
+    CATEGORICAL values are joined (numbers sorted). The tree itself is unchanged.
+
+    Example:
+        >>> a = ParameterSpec("lr", "DOUBLE", 0.1, 0.5, parent="act", parent_values=("relu",))
+        >>> b = ParameterSpec("lr", "DOUBLE", 0.01, 0.2, parent="act", parent_values=("tanh",))
+        >>> m = merged_spec([a, b])
+        >>> m.kind, m.min_value, m.max_value
+        ('DOUBLE', 0.01, 0.5)
+        >>> merged_spec([a, ParameterSpec("lr", "INTEGER", 1, 3)]).kind
+        'DOUBLE'
+    """
+    first = specs[0]
+    if len(specs) == 1:
+        return first
+    kinds = {p.kind for p in specs}
+    texts = [v for p in specs if p.kind == "CATEGORICAL" for v in p.values]
+    numbers = sorted({float(v) for p in specs if p.kind == "DISCRETE" for v in p.values})
+    ranged = [p for p in specs if p.kind in ("DOUBLE", "INTEGER")]
+    if "CATEGORICAL" in kinds:
+        joined = tuple(dict.fromkeys([*texts, *(_plain(v) for v in numbers)]))
+        return replace(first, kind="CATEGORICAL", min_value=None, max_value=None,
+                       values=joined, scale_type=None)  # fmt: skip
+    if kinds == {"DISCRETE"}:
+        return replace(first, values=tuple(numbers))
+    lows = [p.min_value for p in ranged if p.min_value is not None] + numbers[:1]
+    highs = [p.max_value for p in ranged if p.max_value is not None] + numbers[-1:]
+    integral = all(v.is_integer() for v in numbers)
+    kind: ParameterKind = "INTEGER" if kinds <= {"INTEGER", "DISCRETE"} and integral else "DOUBLE"
+    scales = {p.scale_type for p in specs}
+    return replace(
+        first, kind=kind, min_value=min(lows) if lows else None,
+        max_value=max(highs) if highs else None, values=(),
+        scale_type=first.scale_type if len(scales) == 1 else None,
+    )  # fmt: skip
 
 
 def _plain(value: float | str) -> str:
