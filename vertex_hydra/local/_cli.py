@@ -16,17 +16,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from vertex_hydra.errors import MissingDependencyError
 from vertex_hydra.jobspec import load_job
-from vertex_hydra.local.observer import StudyEnd
-from vertex_hydra.local.progress import Progress
+from vertex_hydra.local.progress import Console
 from vertex_hydra.local.store import StoreLostError
 from vertex_hydra.local.study import Study, default_workdir
-from vertex_hydra.results import render
 
 __all__ = ["add_parser", "run"]
 
@@ -92,59 +89,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def _warm_up_plots() -> None:
-    """Import matplotlib and draw a throw-away figure while the trials run.
-
-    The first figure drawn in a process loads fonts and fills caches; done
-    here, plotting at the end starts at full speed.
-    """
-    import io
-
-    from vertex_hydra.results._mpl import figure
-
-    fig = figure(1)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], label="warm-up")
-    ax.set_xlabel("step")
-    ax.legend()
-    fig.savefig(io.BytesIO(), format="png", dpi=100)
-
-
-class _Console(Progress):
-    """The progress display, plus the end of the study as the command prints it."""
-
-    def __init__(self, stream: Any, job_path: Path | None, max_failed: int) -> None:
-        super().__init__(stream)
-        self.job_path, self.max_failed = job_path, max_failed
-        self._warming: threading.Thread | None = None
-
-    def trial_started(self, trial_id: str, parameters: dict[str, float | str]) -> None:
-        super().trial_started(trial_id, parameters)
-        if self._warming is None:
-            self._warming = threading.Thread(target=_warm_up_plots, daemon=True)
-            self._warming.start()
-
-    def study_ended(self, end: StudyEnd) -> None:
-        self.close()
-        out = self.stream
-        if end.reason == "interrupted":
-            kept = len(end.results.trials) if end.results is not None else 0
-            out.write(
-                f"Interrupted by {end.signal}: {kept} finished trials kept in {end.store}; "
-                "trials cut short re-run on resume.\n"
-                f"Resume with: vertex-hydra local {self.job_path} --workdir {end.store.parent} "
-                "--resume\n"
-            )
-            return
-        if end.results is not None:
-            render(end.results, end.store.parent, out)
-        if end.reason == "failures":
-            out.write(
-                f"Study stopped: {end.failed} trials FAILED (limit {end.failure_limit}, "
-                f"maxFailedTrialCount={self.max_failed}). See each trial's stderr.log.\n"
-            )
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``vertex-hydra local`` with parsed ``args``; return the exit status.
 
@@ -179,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
     )
-    console = _Console(sys.stdout, job.path, job.max_failed_trial_count)
+    console = Console(
+        sys.stdout,
+        resume=f"Resume with: vertex-hydra local {job.path} --workdir {workdir} --resume",
+        limit=f", maxFailedTrialCount={job.max_failed_trial_count}",
+    )
     try:
         study.run(console)
     except StoreLostError as error:
