@@ -195,6 +195,7 @@ def test_options_map_to_vertex_fields() -> None:
 # --- discovery and a light plugin module ----------------------------------------------------
 
 
+@pytest.mark.lowest_hydra
 def test_hydra_discovers_the_sweeper_and_its_module_stays_light() -> None:
     code = (
         "import sys\n"
@@ -214,6 +215,7 @@ def test_hydra_discovers_the_sweeper_and_its_module_stays_light() -> None:
     assert run.stdout.strip().endswith("[]"), run.stdout
 
 
+@pytest.mark.lowest_hydra
 def test_hydra_plugins_is_a_namespace_package() -> None:
     assert not (ROOT / "hydra_plugins" / "__init__.py").exists()
     assert (ROOT / "hydra_plugins" / "vertex_hydra_sweeper" / "vertex_sweeper.py").is_file()
@@ -222,6 +224,7 @@ def test_hydra_plugins_is_a_namespace_package() -> None:
 # --- real multiruns -------------------------------------------------------------------------
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_local_study_end_to_end(tmp_path: Path) -> None:
     sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
@@ -262,6 +265,7 @@ def test_local_study_end_to_end(tmp_path: Path) -> None:
         assert (sweep / name).is_file(), name
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_crashing_trials_are_failed(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
@@ -279,6 +283,7 @@ def test_crashing_trials_are_failed(tmp_path: Path) -> None:
     assert "the fixture crashed on purpose" in run.stdout
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_too_many_failures_exit_1(tmp_path: Path) -> None:
     run = run_app(
@@ -288,6 +293,7 @@ def test_too_many_failures_exit_1(tmp_path: Path) -> None:
     assert "Study stopped: 2 trials FAILED (limit 2)" in run.stdout
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_same_sweep_dir_resumes(tmp_path: Path) -> None:
     sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
@@ -303,6 +309,7 @@ def test_same_sweep_dir_resumes(tmp_path: Path) -> None:
     assert [r["trial_id"] for r in read_csv(sweep / "trials.csv")] == ["1", "2", "3"]
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_export_round_trip(tmp_path: Path) -> None:
     app = tmp_path / "app"
@@ -345,6 +352,7 @@ BAD_RUNS = [
 ]  # fmt: skip
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 @pytest.mark.parametrize(("args", "match"), BAD_RUNS)
 def test_bad_config_stops_before_any_trial(tmp_path: Path, args: list[str], match: str) -> None:
@@ -420,6 +428,7 @@ def test_vertex_backend_checks_then_submits_to_the_fake(tmp_path: Path) -> None:
     assert not list(app.glob(".vertex-hydra-sweep-*"))
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_ctrl_c_then_resume(tmp_path: Path) -> None:
     import signal
@@ -510,6 +519,7 @@ def test_optimization_results_one_metric_and_a_pareto_front() -> None:
     assert none == {"name": "vertex", "best_params": None, "best_value": None}
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_config_name_reaches_every_trial(tmp_path: Path) -> None:
     sweep, log = tmp_path / "sweep", tmp_path / "log.jsonl"
@@ -603,6 +613,7 @@ def test_bad_conditional_block(conditional: dict[str, Any], match: str) -> None:
         add_conditions(space, conditional)
 
 
+@pytest.mark.lowest_hydra
 @pytest.mark.slow
 def test_the_local_backend_passes_a_child_only_when_its_parent_activates_it(
     tmp_path: Path,
