@@ -340,6 +340,36 @@ def test_export_round_trip(tmp_path: Path) -> None:
     assert all(1 <= float(r["model.depth"]) <= 4 for r in rows)
 
 
+@pytest.mark.lowest_hydra
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("launch", "command"),
+    [
+        (["app.py"], ["python", "app.py"]),
+        (["-m", "pkg.app"], ["python", "-m", "pkg.app"]),
+        # A tool's own module is __main__ here: the trial is still the app.
+        (["-m", "cProfile", "-o", os.devnull, "pkg/app.py"], ["python", "pkg/app.py"]),
+        (["-m", "trace", "--count", "--missing", "pkg/app.py"], ["python", "pkg/app.py"]),
+    ],
+)
+def test_the_trial_command_is_how_the_sweep_was_started(
+    tmp_path: Path, launch: list[str], command: list[str]
+) -> None:
+    root = tmp_path / "root"
+    pkg = root / "pkg"
+    shutil.copytree(APP, pkg, ignore=shutil.ignore_patterns("__pycache__", "outputs", "multirun"))
+    (pkg / "__init__.py").write_text("")
+    cwd = pkg if launch == ["app.py"] else root
+    sweep = tmp_path / "sweep"
+    run = subprocess.run(
+        [sys.executable, *launch, "hparams_search=vertex_export", f"hydra.sweep.dir={sweep}"],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    raw = yaml.safe_load((sweep / "job.yaml").read_text())
+    assert raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["command"] == command
+
+
 BAD_RUNS = [
     (["hydra.sweeper.metric=null"], r"^Error: hydra\.sweeper\.metric is not set"),
     (["model.nope=interval(0,1)"], r"^Error: the override 'model\.nope=interval\(0,1\)': the config has no key 'model\.nope'"),

@@ -141,13 +141,24 @@ def trial_command(*, local: bool) -> list[str]:
     """How Vertex starts the trial: ``python <script>`` (or ``python -m <module>``).
 
     The script is absolute for a local study, relative to the working dir
-    otherwise (the container's working dir stands in for it).
+    otherwise (the container's working dir stands in for it). A script run
+    under a tool (``python -m cProfile train.py -m``) is still started as
+    ``python train.py``.
     """
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name and spec.name != "__main__":
-        return ["python", "-m", spec.name.removesuffix(".__main__")]
     script = Path(sys.argv[0]).resolve()
+    # Under ``python -m cProfile app.py -m`` (or pdb, trace) ``__main__`` is the tool's
+    # module, not the app: the app is a module only when ``__main__`` is the file in argv[0].
+    main_file = getattr(main, "__file__", None)
+    if (
+        spec is not None
+        and spec.name
+        and spec.name != "__main__"
+        and main_file is not None
+        and Path(main_file).resolve() == script
+    ):
+        return ["python", "-m", spec.name.removesuffix(".__main__")]
     if not local:
         try:
             return ["python", str(script.relative_to(Path.cwd()))]
