@@ -9,15 +9,20 @@ batches of ``n_jobs`` trials run one after another in-process with Hydra's basic
 The two commands alternate, ``REPEATS`` times each; each run's sweep dir is checked to hold
 all its trials, so a failed run stops the benchmark instead of being timed.
 
-Printed: the wall time of each command (median, min-max), the ideal times (trials one at a
-time, two at a time), and the speed-up = optuna-sweeper median / vertex-sweeper median.
+Printed, for each trial length: the wall time of each command (median, min-max), the ideal
+times (trials one at a time, two at a time), and the speed-up = optuna-sweeper median /
+vertex-sweeper median. A trial of the vertex sweeper is a process of its own, as on Vertex AI
+(about 0.9 s of Python, Hydra and vertex_hydra start-up on 2 busy cores), and the sweeper has
+a fixed cost of its own (Optuna's store, plots, ``report.html``), so the speed-up grows with
+the trial length towards ``n_jobs``.
 
 hydra-optuna-sweeper 1.2.0 needs ``optuna<3``, so it runs in a venv of its own, created on
 the first run (needs PyPI) in ``$VERTEX_HYDRA_BENCH_VENV`` or
 ``~/.cache/vertex-hydra-bench/optuna-sweeper-venv`` and reused afterwards.
 
-Run: ``python benchmarks/bench_sweeper_vs_optuna.py [SLEEP]`` (about 2 minutes on 2 cores
-once the venv exists). Not run by the tests or CI.
+Run: ``python benchmarks/bench_sweeper_vs_optuna.py [SLEEP ...]`` (trial lengths in
+seconds, default 1 3 10; about 9 minutes on 2 cores once the venv exists). Not run by the
+tests or CI.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 3
 TRIALS = 8
-SLEEP = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+SLEEPS = [float(a) for a in sys.argv[1:]] or [1.0, 3.0, 10.0]
 VENV = Path(
     os.environ.get("VERTEX_HYDRA_BENCH_VENV")
     or Path.home() / ".cache" / "vertex-hydra-bench" / "optuna-sweeper-venv"
@@ -72,7 +77,7 @@ def main(cfg: DictConfig) -> float:
 if __name__ == "__main__":
     main()
 """
-CONFIG = f"defaults:\n  - _self_\n  - hparams_search: null\nx: 0.5\nn: 1\nsleep: {SLEEP}\n"
+CONFIG = "defaults:\n  - _self_\n  - hparams_search: null\nx: 0.5\nn: 1\nsleep: 1.0\n"
 SEARCH = """\
 # @package _global_
 defaults:
@@ -123,9 +128,12 @@ def _check(name: str, sweep_dir: Path) -> None:
         raise SystemExit(f"{name}: expected {TRIALS} finished trials in {sweep_dir}, got {states}")
 
 
-def _run(name: str, python: Path, app: Path, sweep_dir: Path, env: dict[str, str]) -> float:
+def _run(
+    name: str, python: Path, app: Path, sweep_dir: Path, env: dict[str, str], sleep: float
+) -> float:
     """Run one study with the sweeper ``name``; return its wall time in seconds."""
-    argv = [str(python), "app.py", f"hparams_search={name}", f"hydra.sweep.dir={sweep_dir}"]
+    argv = [str(python), "app.py", f"hparams_search={name}", f"hydra.sweep.dir={sweep_dir}",
+            f"sleep={sleep}"]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=app, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -140,7 +148,7 @@ def _run(name: str, python: Path, app: Path, sweep_dir: Path, env: dict[str, str
 def main() -> None:
     """Print the wall time of each sweeper, the ideal times and the speed-up."""
     pythons = {"vertex": Path(sys.executable), "optuna": _optuna_python()}
-    walls: dict[str, list[float]] = {"vertex": [], "optuna": []}
+    labels = {"vertex": "hydra/sweeper: vertex (local)", "optuna": "hydra/sweeper: optuna 1.2.0"}
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "app"
         (app / "conf" / "hparams_search").mkdir(parents=True)
@@ -152,21 +160,22 @@ def main() -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         # The vertex sweeper gives each trial its own metric file; keep optuna's out of /tmp.
         optuna_env = dict(env, CLOUD_ML_HP_METRIC_FILE=str(Path(tmp) / "optuna.metrics"))
-        for i in range(REPEATS):
-            for name in ("vertex", "optuna"):
-                run_env = env if name == "vertex" else optuna_env
-                wall = _run(name, pythons[name], app, Path(tmp) / f"{name}{i}", run_env)
-                walls[name].append(wall)
-    print(f"{REPEATS} runs each of {TRIALS} trials of {SLEEP:.1f} s, n_jobs 2; "
-          "medians (min-max) in seconds")  # fmt: skip
-    labels = {"vertex": "hydra/sweeper: vertex (local)", "optuna": "hydra/sweeper: optuna 1.2.0"}
-    for name, label in labels.items():
-        w = walls[name]
-        print(f"{label:<32} {statistics.median(w):>6.2f} ({min(w):.2f}-{max(w):.2f})")
-    print(f"{'ideal, one trial at a time':<32} {TRIALS * SLEEP:>6.2f}")
-    print(f"{'ideal, two trials at a time':<32} {math.ceil(TRIALS / 2) * SLEEP:>6.2f}")
-    speedup = statistics.median(walls["optuna"]) / statistics.median(walls["vertex"])
-    print(f"speed-up (optuna median / vertex median): {speedup:.2f}x")
+        for sleep in SLEEPS:
+            walls: dict[str, list[float]] = {"vertex": [], "optuna": []}
+            for i in range(REPEATS):
+                for name in ("vertex", "optuna"):
+                    run_env = env if name == "vertex" else optuna_env
+                    sweep_dir = Path(tmp) / f"{name}-{sleep}-{i}"
+                    walls[name].append(_run(name, pythons[name], app, sweep_dir, run_env, sleep))
+            print(f"\n{REPEATS} runs each of {TRIALS} trials of {sleep:.1f} s, n_jobs 2; "
+                  "medians (min-max) in seconds")  # fmt: skip
+            for name, label in labels.items():
+                w = walls[name]
+                print(f"{label:<32} {statistics.median(w):>6.2f} ({min(w):.2f}-{max(w):.2f})")
+            print(f"{'ideal, one trial at a time':<32} {TRIALS * sleep:>6.2f}")
+            print(f"{'ideal, two trials at a time':<32} {math.ceil(TRIALS / 2) * sleep:>6.2f}")
+            speedup = statistics.median(walls["optuna"]) / statistics.median(walls["vertex"])
+            print(f"speed-up (optuna median / vertex median): {speedup:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

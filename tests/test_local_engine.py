@@ -73,6 +73,8 @@ def test_the_python_api_runs_a_study_and_tells_the_observer(tmp_path: Path) -> N
         assert [m.step for m in t.measurements] == [1, 2, 3]
         assert all(isinstance(m, Measurement) and m.elapsed is not None for m in t.measurements)
         assert t.values["score"] == pytest.approx(t.measurements[-1].values["score"])
+    # The store is closed: study.db alone holds the study, no write-ahead log is left.
+    assert sorted(p.name for p in (tmp_path / "w").glob("study.db*")) == ["study.db"]
     stored = _study_db(tmp_path / "w")
     assert [sorted(t.intermediate_values) for t in stored.trials] == [[1, 2, 3]] * 3
     assert len(read_csv(tmp_path / "w" / "trials.csv")) == 3

@@ -92,7 +92,10 @@ def test_the_dashboard_serves_a_fetched_study(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/api/studies/{study_id}", timeout=30) as r:
             detail = json.load(r)
     finally:
+        server.stop()  # the serving thread returns within its poll interval, then the port closes
+        thread.join(timeout=30)
         server.close()
+    assert not thread.is_alive()
     assert [s["study_name"] for s in studies] == ["vertex-hydra-local"]
     trials = sorted(detail["trials"], key=lambda t: t["number"])
     served = [sorted((v["step"], v["value"]) for v in t["intermediate_values"]) for t in trials]

@@ -518,6 +518,18 @@ class Store:
             self.interrupt(number)
         return [str(n + 1) for n in stale]
 
+    def close(self) -> None:
+        """Close the store's connections, so that ``study.db`` alone holds the whole study.
+
+        SQLite then moves its write-ahead log into the file and removes
+        ``study.db-wal`` and ``study.db-shm``: a copy of ``study.db`` misses
+        nothing. A later call on this store opens a connection again.
+
+        Example:
+            >>> store.close()  # doctest: +SKIP
+        """
+        self._rdb.engine.dispose()
+
     def results(self) -> StudyResults:
         """The study's recorded and running trials (interrupted ones left out).
 

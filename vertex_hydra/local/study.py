@@ -208,6 +208,7 @@ class Study:
         if self._lost is not None:
             raise self._lost
         results = self.store.results()  # raises StoreLostError if it is lost by now
+        self.store.close()
         self.end_reason = (
             "interrupted"
             if self.signal is not None
