@@ -318,6 +318,8 @@ def test_export_round_trip(tmp_path: Path) -> None:
     run = run_app(f"hydra.sweep.dir={sweep}", cwd=app, search="vertex_export")
     assert run.returncode == 0, run.stderr
     assert f"Job file: {sweep / 'job.yaml'}" in run.stdout
+    # It says where the file must go for check and local (the command is relative to the app).
+    assert f"cp {sweep / 'job.yaml'} {app}/job.yaml, then vertex-hydra check job.yaml" in run.stdout
     raw = yaml.safe_load((sweep / "job.yaml").read_text())
     assert not (sweep / "study.db").exists()
     pool = raw["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]

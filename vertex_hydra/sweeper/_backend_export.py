@@ -28,12 +28,19 @@ def export(job: JobSpec, sweep_dir: Path, *, stream: TextIO) -> Path:
             "REGION-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG."
         )
     path = sweep_dir / "job.yaml"
+    # The trial command is relative to the app's folder (the image's working dir), and check
+    # and local run it in the job file's folder: the file belongs next to the app.
+    here = Path.cwd()
+    hint = (
+        f"To check or run it here, copy it into {here} (the trial command runs from there): "
+        f"cp {path} {here}/job.yaml, then vertex-hydra check job.yaml, vertex-hydra local "
+        "job.yaml or vertex-hydra submit job.yaml"
+    )
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(dict(job.raw), sort_keys=False, allow_unicode=True)
         path.write_text(
-            "# Written by hydra/sweeper: vertex (backend export).\n"
-            f"# Run it: vertex-hydra local {path}   or   vertex-hydra submit {path}\n" + text,
+            f"# Written by hydra/sweeper: vertex (backend export).\n# {hint}.\n" + text,
             encoding="utf-8",
         )
     except OSError as error:
@@ -41,5 +48,5 @@ def export(job: JobSpec, sweep_dir: Path, *, stream: TextIO) -> Path:
             f"cannot write {path}: {error.strerror or error}. Fix: set hydra.sweep.dir to a "
             "folder you can write to."
         ) from None
-    stream.write(f"Job file: {path}\n")
+    stream.write(f"Job file: {path}\n{hint}.\n")
     return path
