@@ -351,7 +351,7 @@ def test_export_round_trip(tmp_path: Path) -> None:
         (["-m", "pkg.app"], ["python", "-m", "pkg.app"]),
         # A tool's own module is __main__ here: the trial is still the app.
         (["-m", "cProfile", "-o", os.devnull, "pkg/app.py"], ["python", "pkg/app.py"]),
-        (["-m", "trace", "--count", "--missing", "pkg/app.py"], ["python", "pkg/app.py"]),
+        (["-m", "trace", "--listfuncs", "pkg/app.py"], ["python", "pkg/app.py"]),
     ],
 )
 def test_the_trial_command_is_how_the_sweep_was_started(
