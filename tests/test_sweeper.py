@@ -148,6 +148,13 @@ BAD_OPTIONS = [
     ({"storage": "sqlite:///x.db"}, r"hydra\.sweeper\.storage has no meaning on Vertex AI: .*hydra\.sweep\.dir"),
     ({"algorithm": "tpe"}, r"hydra\.sweeper\.algorithm is 'tpe'\. Fix: write one of GRID_SEARCH, RANDOM_SEARCH"),
     ({"n_trials": 0}, r"hydra\.sweeper\.n_trials is 0\. Fix: write a whole number of at least 1"),
+    ({"max_failure_rate": 0.25}, r"hydra\.sweeper\.max_failure_rate has no meaning on Vertex AI: .*max_failed_trials \(maxFailedTrialCount\)"),
+    ({"max_failure_rate": 0.0}, r"hydra\.sweeper\.max_failure_rate has no meaning on Vertex AI"),
+    ({"custom_search_space": "my.fn"}, r"hydra\.sweeper\.custom_search_space has no meaning on Vertex AI: .*conditional"),
+    ({"search_space": {"x": {"type": "float"}}}, r"hydra\.sweeper\.search_space has no meaning on Vertex AI: .*hydra\.sweeper\.params"),
+    ({"n_trail": 5}, r"^hydra\.sweeper\.n_trail is not an option of hydra/sweeper: vertex \(did you mean n_trials\?\)\. Fix: delete it"),
+    ({"colour": "red"}, r"^hydra\.sweeper\.colour is not an option of hydra/sweeper: vertex\. Fix: delete it"),
+    ({"vertex": {"machine": "n1"}}, r"^hydra\.sweeper\.vertex\.machine is not an option of hydra/sweeper: vertex \(did you mean machine_type\?\)"),
 ]  # fmt: skip
 
 
@@ -381,6 +388,9 @@ BAD_RUNS = [
     (["hydra.sweeper.backend=export"], r"^Error: hydra\.sweeper\.backend=export needs the trial image"),
     (["hydra.sweeper.backend=vertex", "hydra.sweeper.vertex.image_uri=img"], r"^Error: hydra\.sweeper\.backend=vertex needs hydra\.sweeper\.vertex\.project"),
     (["hydra.sweeper.direction=[maximize,minimize]"], r"^Error: hydra\.sweeper\.direction has 2 entries for 1 metrics \['score'\]"),
+    (["+hydra.sweeper.n_trail=5"], r"^Error: hydra\.sweeper\.n_trail is not an option of hydra/sweeper: vertex \(did you mean n_trials\?\)"),
+    (["hydra.sweeper.max_failure_rate=0.25"], r"^Error: hydra\.sweeper\.max_failure_rate has no meaning on Vertex AI: .*max_failed_trials"),
+    (["+hydra.sweeper.vertex.machine=n1"], r"^Error: hydra\.sweeper\.vertex\.machine is not an option of hydra/sweeper: vertex \(did you mean machine_type\?\)"),
 ]  # fmt: skip
 
 

@@ -47,7 +47,9 @@ class VertexBlock:
 class VertexSweeperConf:
     """``hydra.sweeper``: every key, with the Vertex field it becomes (see ``docs/sweeper.md``).
 
-    ``sampler`` and ``storage`` exist only to be refused with a clear message.
+    ``sampler``, ``storage``, ``max_failure_rate``, ``custom_search_space`` and
+    ``search_space`` (hydra-optuna-sweeper's) exist only to be refused with a clear
+    message; a key that is not a field at all (added with ``+``) is refused too.
     ``_recursive_`` is off so that a left-over ``sampler: {_target_: ...}`` is not
     instantiated (which would import optuna) before it can be refused.
 
@@ -73,4 +75,7 @@ class VertexSweeperConf:
     conditional: Optional[Dict[str, Any]] = None
     sampler: Any = None
     storage: Any = None
+    max_failure_rate: Any = None
+    custom_search_space: Any = None
+    search_space: Any = None
     vertex: VertexBlock = field(default_factory=VertexBlock)

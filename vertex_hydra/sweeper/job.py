@@ -20,7 +20,7 @@ from typing import Any
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.sweeper.params import SearchSpace
 
-__all__ = ["build_job", "metrics", "REFUSED", "BACKENDS"]
+__all__ = ["build_job", "metrics", "check_options", "REFUSED", "BACKENDS"]
 
 #: hydra-optuna-sweeper keys with no Vertex meaning, and what to use instead.
 REFUSED = {
@@ -29,6 +29,15 @@ REFUSED = {
     "and hydra.sweeper.seed for a reproducible local study",
     "storage": "the study's store is <sweep dir>/study.db (local) or Vertex AI itself: delete "
     "hydra.sweeper.storage and run -m again with the same hydra.sweep.dir to resume",
+    "max_failure_rate": "Vertex AI counts failed trials, it takes no rate: delete "
+    "hydra.sweeper.max_failure_rate and set hydra.sweeper.max_failed_trials "
+    "(maxFailedTrialCount), e.g. 5 for a rate of 0.25 over 20 trials",
+    "custom_search_space": "Vertex AI samples every tuned parameter itself and runs none of your "
+    "Python between samples: delete hydra.sweeper.custom_search_space; derive values from tuned "
+    "ones with interpolations in the config, and put parameters that apply only to some values "
+    "of another under hydra.sweeper.conditional",
+    "search_space": "it is hydra-optuna-sweeper's old form of params: write each entry under "
+    "hydra.sweeper.params in the sweep grammar (interval(a, b), range(a, b), choice(...))",
 }
 
 #: Where a study runs.
@@ -37,6 +46,48 @@ BACKENDS = ("local", "export", "vertex")
 _GOALS = {"minimize": "MINIMIZE", "maximize": "MAXIMIZE"}
 _ALGORITHMS = ("GRID_SEARCH", "RANDOM_SEARCH")
 _SELECTIONS = ("LAST_MEASUREMENT", "BEST_MEASUREMENT")
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Refuse hydra-optuna-sweeper's keys that Vertex AI has no use for, and unknown keys.
+
+    A key added with ``+`` that is not an option (``+hydra.sweeper.n_trail=5``)
+    would otherwise be ignored without a word.
+
+    Raises:
+        ConfigurationError: One sentence naming the key and what to write instead.
+
+    Example:
+        >>> check_options({"n_trails": 5})
+        Traceback (most recent call last):
+        ...
+        vertex_hydra.errors.ConfigurationError: hydra.sweeper.n_trails is not an option of hydra/sweeper: vertex (did you mean n_trials?). Fix: delete it, or spell one of the options listed in docs/sweeper.md.
+    """
+    import difflib
+    from dataclasses import fields
+
+    from vertex_hydra.sweeper.config import VertexBlock, VertexSweeperConf
+
+    for key, instead in REFUSED.items():
+        if options.get(key) not in (None, {}, ""):
+            raise ConfigurationError(f"hydra.sweeper.{key} has no meaning on Vertex AI: {instead}.")
+    vertex = options.get("vertex")
+    blocks: list[tuple[str, Mapping[str, Any], type]] = [
+        ("hydra.sweeper", options, VertexSweeperConf)
+    ]
+    if isinstance(vertex, Mapping):
+        blocks.append(("hydra.sweeper.vertex", vertex, VertexBlock))
+    for where, block, conf in blocks:
+        known = [f.name for f in fields(conf) if not f.name.startswith("_")]
+        for key in block:
+            if str(key).startswith("_") or key in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigurationError(
+                f"{where}.{key} is not an option of hydra/sweeper: vertex{hint}. Fix: delete it, "
+                "or spell one of the options listed in docs/sweeper.md."
+            )
 
 
 def metrics(options: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -108,9 +159,7 @@ def build_job(
     Raises:
         ConfigurationError: A refused key is set, or an option has a bad value.
     """
-    for key, instead in REFUSED.items():
-        if options.get(key) not in (None, {}, ""):
-            raise ConfigurationError(f"hydra.sweeper.{key} has no meaning on Vertex AI: {instead}.")
+    check_options(options)
     if not space.parameters:
         raise ConfigurationError(
             "hydra.sweeper.params tunes no parameter. Fix: give at least one entry such as "
