@@ -65,12 +65,10 @@ def test_grid_study_runs_each_point_with_vertex_argv_env_and_parallelism(
             "AIP_TENSORBOARD_LOG_DIR": f"{work}/outputs/{tid}/logs/",
         }
     assert sorted(int(e["trial"]) for e in starts) == [1, 2, 3, 4, 5, 6]
-    # Two at a time: some trial starts before the previous one has ended.
-    events = [(e["event"], e["trial"]) for e in read_log(tmp_path)]
-    assert any(
-        events[i] == ("start", a) and events[i + 1][0] == "start"
-        for i, (_, a) in enumerate(events[:-1])
-    )
+    # Two at a time: the runner starts trial 2 while trial 1 runs. Judged from the runner's own
+    # lines, not from the apps' logs: two interpreters starting on 2 busy cores can be 0.3 s
+    # apart, longer than a trial's sleep, so the order of the apps' first lines is luck.
+    assert out.index("trial 2 started") < out.index("trial 1 SUCCEEDED")
     rows = read_csv(work / "trials.csv")
     assert len(rows) == 6 and {r["state"] for r in rows} == {"SUCCEEDED"}
     for r in rows:
