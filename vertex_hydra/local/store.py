@@ -337,24 +337,31 @@ class Store:
         Example:
             >>> store.check()  # doctest: +SKIP
         """
-        what = None
+        what = self._what_happened()
+        if what == "was made unwritable (it or its folder)":
+            # The file may have gone between the stat and the access test (a deletion is
+            # then seen as a failed access): look again, so that it is named for what it is.
+            what = self._what_happened()
+        if what is not None:
+            raise StoreLostError.for_path(self.path, what)
+
+    def _what_happened(self) -> str | None:
+        """What is wrong with ``study.db`` now (``"was deleted"``, ...), or ``None``."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            what = "was deleted"
+            return "was deleted"
         except OSError as error:
-            what = f"cannot be reached any more ({error.strerror or error})"
-        else:
-            if not stat.S_ISREG(st.st_mode):
-                what = "was replaced by something that is not a file"
-            elif (st.st_dev, st.st_ino) != self._identity:
-                what = "was replaced by another file"
-            elif not os.access(self.path, os.R_OK | os.W_OK) or not os.access(
-                self.path.parent, os.W_OK | os.X_OK
-            ):
-                what = "was made unwritable (it or its folder)"
-        if what is not None:
-            raise StoreLostError.for_path(self.path, what)
+            return f"cannot be reached any more ({error.strerror or error})"
+        if not stat.S_ISREG(st.st_mode):
+            return "was replaced by something that is not a file"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return "was replaced by another file"
+        if not os.access(self.path, os.R_OK | os.W_OK) or not os.access(
+            self.path.parent, os.W_OK | os.X_OK
+        ):
+            return "was made unwritable (it or its folder)"
+        return None
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
