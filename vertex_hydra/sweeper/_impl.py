@@ -15,7 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from vertex_hydra.errors import CloudError, ConfigurationError, VertexHydraError
 from vertex_hydra.jobspec import JobSpec
-from vertex_hydra.sweeper.job import BACKENDS, build_job, check_options
+from vertex_hydra.sweeper.job import BACKENDS, build_job
 from vertex_hydra.sweeper.params import SearchSpace, add_conditions, search_space
 
 __all__ = ["run_sweep", "trial_command", "forwarded_flags", "check_keys"]
@@ -51,7 +51,6 @@ def run_sweep(options: Mapping[str, Any], config: DictConfig, arguments: Sequenc
 
 
 def _run(options: dict[str, Any], config: DictConfig, arguments: list[str]) -> Any:
-    check_options(options)
     backend = str(options.get("backend") or "local")
     if backend not in BACKENDS:
         raise ConfigurationError(
