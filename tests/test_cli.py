@@ -37,6 +37,29 @@ def test_no_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: vertex-hydra" in capsys.readouterr().err
 
 
+def test_an_unknown_command_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lcoal", "job.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'lcoal'" in err
+    for command in ("check", "local", "submit", "results", "dashboard"):
+        assert f"'{command}'" in err
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """``vertex-hydra local`` does not pay for the other commands' imports (its study's start)."""
+    code = (
+        "import sys\n"
+        "from vertex_hydra.cli import main\n"
+        "main(['local', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.endswith('._cli')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("usage: vertex-hydra local")
+    assert out.splitlines()[-1] == "['vertex_hydra.local._cli']"
+
+
 def test_check_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--help"]) == 0
     out = capsys.readouterr().out

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from vertex_hydra._version import __version__
 from vertex_hydra.errors import VertexHydraError
 
-__all__ = ["main", "console_main", "build_parser", "COMMAND_MODULES"]
+__all__ = ["main", "console_main", "build_parser", "COMMAND_MODULES", "COMMANDS"]
 
 #: Modules that each add one or more subcommands, in ``--help`` order.
 COMMAND_MODULES = (
@@ -34,6 +34,14 @@ COMMAND_MODULES = (
     "vertex_hydra.cloud._cli",
     "vertex_hydra.dashboard._cli",
 )
+#: The module that adds each subcommand: a command's run imports only its own module.
+COMMANDS = {
+    "check": "vertex_hydra.check._cli",
+    "local": "vertex_hydra.local._cli",
+    "submit": "vertex_hydra.cloud._cli",
+    "results": "vertex_hydra.cloud._cli",
+    "dashboard": "vertex_hydra.dashboard._cli",
+}
 
 _DESCRIPTION = """\
 Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
@@ -46,8 +54,13 @@ Run a Vertex AI hyperparameter-tuning job file (the YAML you pass to
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """Build the ``vertex-hydra`` argument parser with every available subcommand.
+
+    Args:
+        command: Add only the module of this subcommand (see :data:`COMMANDS`),
+            so that running it imports nothing the other commands need. An
+            unknown or missing name adds every subcommand (``--help``, errors).
 
     Example:
         >>> build_parser().parse_args(["check", "job.yaml"]).command
@@ -60,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vertex-hydra {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         if importlib.util.find_spec(name) is None:
             continue
         importlib.import_module(name).add_parser(subparsers)
@@ -80,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["check", "examples/digits/job.yaml"])  # doctest: +SKIP
         0
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The top-level options (--help, --version) take no value: the first other word is the command.
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
