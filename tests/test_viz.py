@@ -150,3 +150,81 @@ def test_in_memory_study_keeps_states_values_and_intermediate_values() -> None:
     assert stopped.user_attrs == {"vertex_trial_id": "3"}
     assert sorted(stopped.intermediate_values) == [1, 2, 3]
     assert stopped.values == [stopped.intermediate_values[3]]
+
+
+# --- drawing in forked copies of the process ----------------------------------------------
+
+_PLOT_IN_A_FRESH_PROCESS = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from test_viz import _study, ACC, MS
+from vertex_hydra.results import plot
+before = os.times()
+names = [p.name for p in plot(_study((ACC, MS)), {out!r})]
+after = os.times()
+print(after.children_user + after.children_system - before.children_user - before.children_system)
+"""
+
+
+def test_a_command_draws_in_forked_copies_what_one_process_draws(tmp_path: Path) -> None:
+    """Forked copies (a process with no other thread) write the very bytes one process writes."""
+    import subprocess
+    import sys
+    import threading
+
+    code = _PLOT_IN_A_FRESH_PROCESS.format(
+        tests=str(Path(__file__).parent), out=str(tmp_path / "a")
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert float(out.splitlines()[-1]) > 0  # the copies drew: their CPU time is counted here
+    # With another thread alive (a notebook's, say) this process draws alone.
+    waiting = threading.Event()
+    thread = threading.Thread(target=waiting.wait)
+    thread.start()
+    try:
+        import os
+
+        before = os.times()
+        plot(_study((ACC, MS)), tmp_path / "b")
+        after = os.times()
+    finally:
+        waiting.set()
+        thread.join()
+    assert after.children_user + after.children_system == (
+        before.children_user + before.children_system
+    )
+    one = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert one == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert len(one) == 8  # history, curves, importances, parallel, pareto, 3 parameters
+    for name in one:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_the_warm_up_draws_every_kind_of_plot_of_a_made_up_study_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vertex_hydra.results.plots import figures, sample_results, warm_up
+
+    monkeypatch.chdir(tmp_path)
+    sample = sample_results((ACC, MS), (LR, ACT, DEPTH))
+    assert [t.state for t in sample.trials] == ["SUCCEEDED", "STOPPED", "SUCCEEDED", "FAILED"]
+    assert [t.parameters for t in sample.trials][:2] == [
+        {"lr": 1e-4, "act": "relu", "depth": 1},
+        {"lr": 1e-1, "act": "gelu", "depth": 3},
+    ]
+    shares = {"val/acc": {"lr": 0.5, "act": 0.25, "depth": 0.25}}
+    assert [name for name, _ in figures(sample, shares)] == [
+        "history.png",
+        "learning_curves.png",
+        "importances.png",
+        "parallel_coordinates.png",
+        "pareto.png",
+        "param_lr.png",
+        "param_act.png",
+        "param_depth.png",
+    ]
+    warm_up((ACC, MS), (LR, ACT, DEPTH))
+    warm_up()  # no study given: a made-up metric
+    assert list(tmp_path.iterdir()) == []

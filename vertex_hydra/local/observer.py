@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vertex_hydra.jobspec import MetricSpec, ParameterSpec
 from vertex_hydra.results import Measurement, StudyResults, TrialResult
 
 __all__ = ["StudyEnd", "StudyStart", "StudyObserver", "StudyStatus"]
@@ -41,6 +42,9 @@ class StudyStart:
         algorithm: ``studySpec.algorithm`` (``None``: Bayesian optimisation).
         finished: Trials already finished (on resume).
         rerun: Ids of trials a previous run left unfinished; they run again under new ids.
+        metrics: The study's metrics.
+        parameters: The study's parameters, as its results show them (the
+            columns of :class:`~vertex_hydra.results.StudyResults`).
 
     Example:
         >>> StudyStart(Path("w"), 8, 2, None, 0, ()).max_trials
@@ -53,6 +57,8 @@ class StudyStart:
     algorithm: str | None
     finished: int
     rerun: tuple[str, ...]
+    metrics: tuple[MetricSpec, ...] = ()
+    parameters: tuple[ParameterSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any, TextIO
 
+from vertex_hydra.jobspec import MetricSpec, ParameterSpec
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.results import TrialResult, render
 
@@ -132,33 +134,30 @@ class Progress(StudyObserver):
         self.stream.flush()
 
 
-def warm_up_plots() -> None:
-    """Import matplotlib and draw a throw-away figure while the trials run.
+def warm_up_plots(
+    metrics: Sequence[MetricSpec] = (), parameters: Sequence[ParameterSpec] = ()
+) -> None:
+    """Import matplotlib and draw every plot of a made-up study like this one, into memory.
 
-    The first figure drawn in a process loads fonts and fills caches; done
-    here, plotting at the end starts at full speed.
+    The first figure of each kind drawn in a process loads fonts and fills
+    caches; done while the trials run (:func:`vertex_hydra.results.plots.warm_up`),
+    plotting at the end starts at full speed.
 
     Example:
         >>> warm_up_plots()  # doctest: +SKIP
     """
-    import io
+    from vertex_hydra.results.plots import warm_up
 
-    from vertex_hydra.results._mpl import figure
-
-    fig = figure(1)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], label="warm-up")
-    ax.set_xlabel("step")
-    ax.legend()
-    fig.savefig(io.BytesIO(), format="png", dpi=100)
+    warm_up(metrics, parameters)
 
 
 class Console(Progress):
     """The progress display of a command, then the end of its study: table, files and plots.
 
     The one observer behind ``vertex-hydra local`` and the sweeper's local
-    backend. While the first trial runs, matplotlib is loaded and warmed up in a
-    thread, so the plots at the end start at full speed.
+    backend. While the first trial runs, matplotlib is loaded and every plot of
+    a made-up study with the same metrics and parameters is drawn in a thread
+    (:func:`warm_up_plots`), so the plots at the end start at full speed.
 
     Args:
         stream: Where to write.
@@ -180,17 +179,25 @@ class Console(Progress):
         super().__init__(stream, tty=tty)
         self.resume, self.limit = resume, limit
         self._warming: threading.Thread | None = None
+        self._study: tuple[Sequence[MetricSpec], Sequence[ParameterSpec]] = ((), ())
+
+    def study_started(self, start: StudyStart) -> None:
+        """The event line; the study's metrics and parameters are kept for the warm-up."""
+        super().study_started(start)
+        self._study = (start.metrics, start.parameters)
 
     def trial_started(self, trial_id: str, parameters: dict[str, float | str]) -> None:
         """The event line; the first one also starts the plot warm-up."""
         super().trial_started(trial_id, parameters)
         if self._warming is None:
-            self._warming = threading.Thread(target=warm_up_plots, daemon=True)
+            self._warming = threading.Thread(target=warm_up_plots, args=self._study, daemon=True)
             self._warming.start()
 
     def study_ended(self, end: StudyEnd) -> None:
         """What was kept and how to resume; or the results, rendered into the study's folder."""
         self.close()
+        if self._warming is not None:
+            self._warming.join()  # matplotlib is not thread-safe: one drawing thread at a time
         out = self.stream
         if end.reason == "interrupted":
             kept = len(end.results.trials) if end.results is not None else 0

@@ -252,6 +252,8 @@ class Study:
                 self.job.algorithm,
                 self._finished,
                 tuple(stale),
+                self.job.metrics,
+                self.job.columns,
             )
         )
         for field in unrehearsed_fields(self.job):  # stopping specs, pools 2-3, scheduling, ...

@@ -28,7 +28,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +47,14 @@ from vertex_hydra.results.plots_study import (
 )
 from vertex_hydra.results.views import parameter_axis, safe_name
 
+#: The most processes :func:`plot` draws in at once.
+_MAX_WORKERS = 4
+
 __all__ = [
     "plot",
+    "figures",
+    "warm_up",
+    "sample_results",
     "history_figure",
     "parameter_figure",
     "learning_curve_figure",
@@ -133,6 +143,118 @@ def parameter_figure(
     return fig
 
 
+def _builders(
+    results: StudyResults, importances: Mapping[str, Mapping[str, float]] | None
+) -> list[tuple[str, Callable[[], Any]]]:
+    """``(file name, a function that builds its figure)`` for each plot of ``results``."""
+    from vertex_hydra.results.importance import param_importances
+    from vertex_hydra.results.views import learning_curves, parallel_columns
+
+    measured = results.measured()
+    if not measured:
+        return []
+    best = results.best()
+    metrics, first = results.metrics, results.metrics[0]
+    builders: list[tuple[str, Callable[[], Any]]] = [
+        ("history.png", lambda: history_figure(metrics, measured, best))
+    ]
+    curves = learning_curves(results)
+    if curves:
+        builders.append(("learning_curves.png", lambda: learning_curve_figure(first, curves, best)))
+    shares = param_importances(results) if importances is None else importances
+    if shares:
+        builders.append(("importances.png", lambda: importance_figure(shares)))
+    if results.parameters:
+        columns = parallel_columns(results.parameters, first, measured)
+        builders.append(
+            (
+                "parallel_coordinates.png",
+                lambda: parallel_figure(columns, measured, results, best),
+            )
+        )
+    if len(metrics) > 1:
+        builders.append(("pareto.png", lambda: pareto_figure(results)))
+    for p in results.parameters:
+        builders.append(
+            (
+                f"param_{safe_name(p.parameter_id)}.png",
+                partial(parameter_figure, p, metrics, measured, best),
+            )
+        )
+    return builders
+
+
+def figures(
+    results: StudyResults, importances: Mapping[str, Mapping[str, float]] | None = None
+) -> list[tuple[str, Any]]:
+    """The study's figures, unsaved: ``(file name, matplotlib Figure)`` pairs (see :func:`plot`).
+
+    Args:
+        results: The study.
+        importances: ``metricId`` -> ``parameterId`` -> importance for
+            ``importances.png`` (default: computed by
+            :func:`vertex_hydra.results.importance.param_importances`).
+
+    Example:
+        >>> [name for name, _ in figures(results)]  # doctest: +SKIP
+        ['history.png', 'learning_curves.png', 'parallel_coordinates.png', 'param_model.lr.png']
+    """
+    return [(name, build()) for name, build in _builders(results, importances)]
+
+
+def _save(builders: Sequence[tuple[str, Callable[[], Any]]], out: Path) -> None:
+    for name, build in builders:
+        build().savefig(out / name, dpi=100)
+
+
+def _workers(count: int) -> int:
+    """Processes to draw ``count`` figures with: forked copies of this one, where that is safe.
+
+    Only on Linux (fork is the platform's way there) and only in a process with
+    no other thread (a forked thread's locks would stay held in the copy): a
+    notebook kernel, for one, draws in this process alone.
+    """
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return 1
+    return max(1, min(count, len(os.sched_getaffinity(0)), _MAX_WORKERS))
+
+
+def _save_in_parallel(builders: Sequence[tuple[str, Callable[[], Any]]], out: Path) -> None:
+    """Save the figures, shared among :func:`_workers` processes (this one and forked copies).
+
+    A copy that fails (or cannot be made) leaves its figures to this process,
+    which draws them again, so that an error shows here with its traceback.
+    """
+    workers = _workers(len(builders))
+    shares = [builders[i::workers] for i in range(workers)]
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+        stream.flush()
+    children: list[tuple[int, Sequence[tuple[str, Callable[[], Any]]]]] = []
+    left: list[Sequence[tuple[str, Callable[[], Any]]]] = []
+    try:
+        for share in shares[1:]:
+            try:
+                pid = os.fork()
+            except OSError:  # no memory or process left for a copy: draw it here
+                left.append(share)
+                continue
+            if pid == 0:  # pragma: no cover - the copy leaves with os._exit, which no tracer sees
+                status = 1
+                try:
+                    _save(share, out)
+                    status = 0
+                finally:
+                    os._exit(status)
+            children.append((pid, share))
+        _save(shares[0], out)
+    finally:
+        failed = [
+            share for pid, share in children if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        ]
+    for share in (*left, *failed):
+        _save(share, out)
+
+
 def plot(results: StudyResults, out_dir: str | Path) -> list[Path]:
     """Draw the study's PNGs into ``out_dir`` (see the module docs for the list).
 
@@ -143,6 +265,11 @@ def plot(results: StudyResults, out_dir: str | Path) -> list[Path]:
     ``pareto.png`` unless the study has several metrics. matplotlib is
     imported here, not on import, and pyplot is never used.
 
+    On Linux, in a process with no other thread (a command, not a notebook),
+    the figures are shared among forked copies of this process, one per
+    available core (at most 4), which start drawing at once with all that
+    this one has loaded.
+
     Returns:
         The paths written.
 
@@ -151,38 +278,65 @@ def plot(results: StudyResults, out_dir: str | Path) -> list[Path]:
         ['history.png', 'learning_curves.png', 'importances.png', 'parallel_coordinates.png',
          'param_model.lr.png', 'param_model.depth.png']
     """
-    from vertex_hydra.results.importance import param_importances
-    from vertex_hydra.results.views import learning_curves, parallel_columns
-
-    measured = results.measured()
-    if not measured:
+    builders = _builders(results, None)
+    if not builders:
         return []
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    best = results.best()
-    figures: list[tuple[str, Any]] = [
-        ("history.png", history_figure(results.metrics, measured, best))
-    ]
-    curves = learning_curves(results)
-    if curves:
-        figures.append(
-            ("learning_curves.png", learning_curve_figure(results.metrics[0], curves, best))
+    _save_in_parallel(builders, out)
+    return [out / name for name, _ in builders]
+
+
+def sample_results(
+    metrics: Sequence[MetricSpec], parameters: Sequence[ParameterSpec]
+) -> StudyResults:
+    """A made-up study with these metrics and parameters: every plot draws something from it.
+
+    Four trials (SUCCEEDED, STOPPED, SUCCEEDED, FAILED) over each parameter's
+    probe values (:meth:`~vertex_hydra.jobspec.ParameterSpec.probe_values`),
+    with three measurements each. :func:`warm_up` draws it; it is never
+    written anywhere.
+
+    Example:
+        >>> from vertex_hydra.jobspec import MetricSpec
+        >>> [t.state for t in sample_results((MetricSpec("acc", "MAXIMIZE"),), ()).trials]
+        ['SUCCEEDED', 'STOPPED', 'SUCCEEDED', 'FAILED']
+    """
+    from vertex_hydra.results.model import Measurement
+
+    metrics = tuple(metrics) or (MetricSpec("value", "MAXIMIZE"),)
+    trials = []
+    for i, state in enumerate(("SUCCEEDED", "STOPPED", "SUCCEEDED", "FAILED")):
+        values = {m.metric_id: 0.25 * (i + 1) + 0.1 * j for j, m in enumerate(metrics)}
+        steps = [
+            Measurement(s, 1.5 * s, {k: v * s / 3 for k, v in values.items()}) for s in (1, 2, 3)
+        ]
+        chosen = {}
+        for p in parameters:
+            probes = p.probe_values()
+            if probes:
+                chosen[p.parameter_id] = probes[i % len(probes)]
+        measured = state in ("SUCCEEDED", "STOPPED")
+        trials.append(
+            TrialResult(str(i + 1), state, chosen, values if measured else {}, 4.5, steps, None)
         )
-    importances = param_importances(results)
-    if importances:
-        figures.append(("importances.png", importance_figure(importances)))
-    if results.parameters:
-        columns = parallel_columns(results.parameters, results.metrics[0], measured)
-        figures.append(
-            ("parallel_coordinates.png", parallel_figure(columns, measured, results, best))
-        )
-    if len(results.metrics) > 1:
-        figures.append(("pareto.png", pareto_figure(results)))
-    for p in results.parameters:
-        fig = parameter_figure(p, results.metrics, measured, best)
-        figures.append((f"param_{safe_name(p.parameter_id)}.png", fig))
-    paths = []
-    for name, fig in figures:
-        fig.savefig(out / name, dpi=100)
-        paths.append(out / name)
-    return paths
+    return StudyResults(metrics=metrics, parameters=tuple(parameters), trials=trials)
+
+
+def warm_up(metrics: Sequence[MetricSpec] = (), parameters: Sequence[ParameterSpec] = ()) -> None:
+    """Draw every plot of a study with these metrics and parameters once, into memory.
+
+    The first figure of each kind drawn in a process loads fonts and fills
+    caches; after this, :func:`plot` starts at full speed. Nothing is written.
+
+    Example:
+        >>> from vertex_hydra.jobspec import MetricSpec, ParameterSpec
+        >>> warm_up((MetricSpec("acc", "MAXIMIZE"),), (ParameterSpec("lr", "DOUBLE", 0.1, 1),))
+    """
+    import io
+
+    sample = sample_results(metrics, parameters)
+    ids = [p.parameter_id for p in parameters]
+    shares = {m.metric_id: {pid: 1.0 / len(ids) for pid in ids} for m in sample.metrics}
+    for _, fig in figures(sample, importances=shares if len(ids) > 1 else {}):
+        fig.savefig(io.BytesIO(), format="png", dpi=100)
