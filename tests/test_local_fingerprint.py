@@ -20,7 +20,7 @@ from sqlalchemy import text
 from vertex_hydra.cli import main
 from vertex_hydra.errors import ConfigurationError
 from vertex_hydra.jobspec import load_job
-from vertex_hydra.local.store import STUDY_NAME, Store, job_fields
+from vertex_hydra.local.store import STUDY_NAME, Store, empty_store, job_fields
 
 X = {"parameterId": "x", "doubleValueSpec": {"minValue": 0.0, "maxValue": 1.0}}
 N = {"parameterId": "n", "integerValueSpec": {"minValue": 1, "maxValue": 5}}
@@ -199,3 +199,72 @@ def test_an_old_store_refuses_a_changed_job_with_the_old_message(tmp_path: Path)
     _edit(job, _bound)
     with pytest.raises(ConfigurationError, match="metrics, parameters or algorithm changed"):
         Store.open(workdir, load_job(job), seed=0, resume=True)
+
+
+# --- a new store starts from a copy of the cached empty store -------------------------
+
+
+def _schema(db: Path) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        tables = connection.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        alembic = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        version = connection.execute(
+            "SELECT schema_version, library_version FROM version_info"
+        ).fetchall()
+    return tables, alembic, version
+
+
+def _optunas_own(tmp_path: Path) -> Path:
+    """A store made by Optuna alone, with Optuna's own schema checks."""
+    db = tmp_path / "own.db"
+    storage = optuna.storages.RDBStorage(f"sqlite:///{db}")
+    optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize")
+    storage.engine.dispose()
+    return db
+
+
+def test_a_new_store_is_a_copy_of_the_cached_empty_store_with_optunas_own_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    template = empty_store()
+    assert template is not None
+    assert template.parent == tmp_path / "cache" / "vertex-hydra"
+    assert optuna.__version__ in template.name
+    assert [p.name for p in template.parent.iterdir()] == [template.name]  # no tmp file left
+    job, workdir = _started(tmp_path)
+    store = workdir / "study.db"
+    assert _schema(store) == _schema(_optunas_own(tmp_path))
+    # Optuna's own compatibility check passes on it, and the study is there.
+    study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{store}")
+    assert study.user_attrs["fields"] == job_fields(load_job(job))
+    assert _schema(template)[2] == _schema(store)[2]  # the cached copy is left as it was
+
+
+def test_a_damaged_cached_store_is_replaced_and_the_study_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    template = empty_store()
+    assert template is not None
+    template.write_bytes(b"not a database" * 100)
+    job, workdir = _started(tmp_path)
+    assert _schema(workdir / "study.db") == _schema(_optunas_own(tmp_path))
+    assert not template.exists()  # deleted: the next study makes it again
+    assert empty_store() == template and _schema(template)[1] == _schema(workdir / "study.db")[1]
+
+
+def test_with_no_cache_folder_to_write_to_optuna_makes_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert empty_store() is None
+    job, workdir = _started(tmp_path)
+    assert _schema(workdir / "study.db") == _schema(_optunas_own(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "job.yaml", "own.db", "w"]
