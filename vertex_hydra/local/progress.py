@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from vertex_hydra.jobspec import MetricSpec, ParameterSpec
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
-from vertex_hydra.results import TrialResult, render
+from vertex_hydra.results import TrialResult
 
 __all__ = ["Progress", "Console", "format_values", "warm_up_plots"]
 
@@ -207,6 +207,8 @@ class Console(Progress):
             )
             return
         if end.results is not None:
+            from vertex_hydra.results import render
+
             render(end.results, end.store.parent, out)
         if end.reason == "failures":
             out.write(

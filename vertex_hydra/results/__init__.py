@@ -19,6 +19,8 @@ Example:
     '1'
 """
 
+from typing import TYPE_CHECKING
+
 from vertex_hydra.results.model import (
     MEASURED_STATES,
     TRIAL_STATES,
@@ -26,9 +28,11 @@ from vertex_hydra.results.model import (
     StudyResults,
     TrialResult,
 )
-from vertex_hydra.results.plots import plot
-from vertex_hydra.results.summary import render
 from vertex_hydra.results.table import format_table, write_csv
+
+if TYPE_CHECKING:  # the real names for type checkers; at run time they load on first use
+    from vertex_hydra.results.plots import plot
+    from vertex_hydra.results.summary import render
 
 __all__ = [
     "TRIAL_STATES",
@@ -41,3 +45,22 @@ __all__ = [
     "plot",
     "render",
 ]
+
+# The renderers load on first use: a study's runner needs the model from its
+# start, but draws and renders only at its end.
+_LAZY = {"plot": "vertex_hydra.results.plots", "render": "vertex_hydra.results.summary"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vertex_hydra.results' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
