@@ -146,3 +146,30 @@ def test_a_restarted_trial_resumes_and_its_metric_file_keeps_every_report(
         ("7", "0.875", "12"),
     ]
     assert lines[:3] == before  # the reports from before the restart, unchanged
+
+
+_AFTER = """
+import sys
+import vertex_hydra
+print("omegaconf" in sys.modules)
+from omegaconf import OmegaConf
+print(OmegaConf.create({"ckpt": "${vertex_hydra.last_checkpoint:%s}"}).ckpt)
+"""
+_BEFORE = """
+from omegaconf import OmegaConf
+import vertex_hydra
+print(OmegaConf.create({"ckpt": "${vertex_hydra.last_checkpoint:%s}"}).ckpt)
+"""
+
+
+@pytest.mark.parametrize("order", ["vertex_hydra first", "omegaconf first"])
+def test_the_resolver_is_there_whichever_is_imported_first(tmp_path: Path, order: str) -> None:
+    """``import vertex_hydra`` leaves OmegaConf unloaded; OmegaConf's import then registers it."""
+    checkpoint = _touch(tmp_path / "epoch=3.ckpt", 100.0)
+    code = (_AFTER if order == "vertex_hydra first" else _BEFORE) % tmp_path
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    if order == "vertex_hydra first":
+        assert out[0] == "False"  # importing vertex-hydra did not import OmegaConf
+    assert out[-1] == str(checkpoint)

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from vertex_hydra._version import __version__
 from vertex_hydra.decorator import vertex_compatible
 from vertex_hydra.errors import ConfigurationError, TranslationError, VertexHydraError
-from vertex_hydra.resolvers import register_resolvers as _register_resolvers
+from vertex_hydra.resolvers import register_when_imported as _register_resolvers
 from vertex_hydra.translate import to_hydra_args
 
-# ``${vertex_hydra.last_checkpoint:}`` in a config resolves from the first import on.
+# ``${vertex_hydra.last_checkpoint:}`` in a config resolves from the first import on
+# (registered now if OmegaConf is loaded, else as its own import ends).
 _register_resolvers()
 
 __all__ = [
