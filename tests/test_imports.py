@@ -43,6 +43,7 @@ LIGHT_MODULES = (
     "vertex_hydra.report",
     "vertex_hydra.study_env",
     "vertex_hydra.resolvers",
+    "vertex_hydra._lazy",
     "vertex_hydra.cluster",
     "vertex_hydra.cli",
     "vertex_hydra.check",

@@ -227,12 +227,18 @@ def _optunas_own(tmp_path: Path) -> Path:
     return db
 
 
-def test_a_new_store_is_a_copy_of_the_cached_empty_store_with_optunas_own_schema(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cached empty store, in a cache folder of this test's own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    template = empty_store()
-    assert template is not None
+    made = empty_store()
+    assert made is not None
+    return made
+
+
+def test_a_new_store_is_a_copy_of_the_cached_empty_store_with_optunas_own_schema(
+    tmp_path: Path, template: Path
+) -> None:
     assert template.parent == tmp_path / "cache" / "vertex-hydra"
     assert optuna.__version__ in template.name
     assert [p.name for p in template.parent.iterdir()] == [template.name]  # no tmp file left
@@ -246,11 +252,8 @@ def test_a_new_store_is_a_copy_of_the_cached_empty_store_with_optunas_own_schema
 
 
 def test_a_damaged_cached_store_is_replaced_and_the_study_starts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, template: Path
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    template = empty_store()
-    assert template is not None
     template.write_bytes(b"not a database" * 100)
     job, workdir = _started(tmp_path)
     assert _schema(workdir / "study.db") == _schema(_optunas_own(tmp_path))

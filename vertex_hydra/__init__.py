@@ -8,6 +8,7 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from vertex_hydra._lazy import lazy_names
 from vertex_hydra._version import __version__
 from vertex_hydra.decorator import vertex_compatible
 from vertex_hydra.errors import ConfigurationError, TranslationError, VertexHydraError
@@ -44,16 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vertex_hydra' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -21,6 +21,7 @@ Example:
 
 from typing import TYPE_CHECKING
 
+from vertex_hydra._lazy import lazy_names
 from vertex_hydra.results.model import (
     MEASURED_STATES,
     TRIAL_STATES,
@@ -51,16 +52,4 @@ __all__ = [
 _LAZY = {"plot": "vertex_hydra.results.plots", "render": "vertex_hydra.results.summary"}
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vertex_hydra.results' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
