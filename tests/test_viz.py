@@ -228,3 +228,20 @@ def test_the_warm_up_draws_every_kind_of_plot_of_a_made_up_study_and_writes_noth
     warm_up((ACC, MS), (LR, ACT, DEPTH))
     warm_up()  # no study given: a made-up metric
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stopped_warm_up_starts_no_figure() -> None:
+    """Set before the warm-up begins (a study shorter than its first figure), nothing is drawn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, threading\n"
+        "from vertex_hydra.jobspec import MetricSpec\n"
+        "from vertex_hydra.results.plots import warm_up\n"
+        "stop = threading.Event(); stop.set()\n"
+        "warm_up((MetricSpec('acc', 'MAXIMIZE'),), (), stop)\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]

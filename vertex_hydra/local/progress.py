@@ -135,20 +135,23 @@ class Progress(StudyObserver):
 
 
 def warm_up_plots(
-    metrics: Sequence[MetricSpec] = (), parameters: Sequence[ParameterSpec] = ()
+    metrics: Sequence[MetricSpec] = (),
+    parameters: Sequence[ParameterSpec] = (),
+    stop: threading.Event | None = None,
 ) -> None:
     """Import matplotlib and draw every plot of a made-up study like this one, into memory.
 
     The first figure of each kind drawn in a process loads fonts and fills
     caches; done while the trials run (:func:`vertex_hydra.results.plots.warm_up`),
-    plotting at the end starts at full speed.
+    plotting at the end starts at full speed. Once ``stop`` is set, no further
+    figure is started.
 
     Example:
         >>> warm_up_plots()  # doctest: +SKIP
     """
     from vertex_hydra.results.plots import warm_up
 
-    warm_up(metrics, parameters)
+    warm_up(metrics, parameters, stop)
 
 
 class Console(Progress):
@@ -179,6 +182,7 @@ class Console(Progress):
         super().__init__(stream, tty=tty)
         self.resume, self.limit = resume, limit
         self._warming: threading.Thread | None = None
+        self._warmed = threading.Event()  # set at the end: the warm-up starts no more figures
         self._study: tuple[Sequence[MetricSpec], Sequence[ParameterSpec]] = ((), ())
 
     def study_started(self, start: StudyStart) -> None:
@@ -190,13 +194,16 @@ class Console(Progress):
         """The event line; the first one also starts the plot warm-up."""
         super().trial_started(trial_id, parameters)
         if self._warming is None:
-            self._warming = threading.Thread(target=warm_up_plots, args=self._study, daemon=True)
+            self._warming = threading.Thread(
+                target=warm_up_plots, args=(*self._study, self._warmed), daemon=True
+            )
             self._warming.start()
 
     def study_ended(self, end: StudyEnd) -> None:
         """What was kept and how to resume; or the results, rendered into the study's folder."""
         self.close()
-        if self._warming is not None:
+        if self._warming is not None:  # a short study: its own plots matter more than the warm-up
+            self._warmed.set()
             self._warming.join()  # matplotlib is not thread-safe: one drawing thread at a time
         out = self.stream
         if end.reason == "interrupted":

@@ -323,11 +323,21 @@ def sample_results(
     return StudyResults(metrics=metrics, parameters=tuple(parameters), trials=trials)
 
 
-def warm_up(metrics: Sequence[MetricSpec] = (), parameters: Sequence[ParameterSpec] = ()) -> None:
+def warm_up(
+    metrics: Sequence[MetricSpec] = (),
+    parameters: Sequence[ParameterSpec] = (),
+    stop: threading.Event | None = None,
+) -> None:
     """Draw every plot of a study with these metrics and parameters once, into memory.
 
     The first figure of each kind drawn in a process loads fonts and fills
     caches; after this, :func:`plot` starts at full speed. Nothing is written.
+
+    Args:
+        metrics: The study's metrics (default: one made-up metric).
+        parameters: The study's parameters.
+        stop: When set, no further figure is started (a short study has ended:
+            its own plots are next).
 
     Example:
         >>> from vertex_hydra.jobspec import MetricSpec, ParameterSpec
@@ -338,5 +348,7 @@ def warm_up(metrics: Sequence[MetricSpec] = (), parameters: Sequence[ParameterSp
     sample = sample_results(metrics, parameters)
     ids = [p.parameter_id for p in parameters]
     shares = {m.metric_id: {pid: 1.0 / len(ids) for pid in ids} for m in sample.metrics}
-    for _, fig in figures(sample, importances=shares if len(ids) > 1 else {}):
-        fig.savefig(io.BytesIO(), format="png", dpi=100)
+    for _, build in _builders(sample, shares if len(ids) > 1 else {}):
+        if stop is not None and stop.is_set():
+            return
+        build().savefig(io.BytesIO(), format="png", dpi=100)
