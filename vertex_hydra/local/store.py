@@ -114,25 +114,27 @@ def _storage(db: Path, *, new: bool = False) -> Any:
     """Optuna's storage on ``db``; with ``new`` (no file there yet), started from :func:`empty_store`.
 
     A copy of the empty store needs no schema check: this Optuna made it.
-    Without one (no cache folder to write to), or when the cached file is
-    damaged (it is then deleted), Optuna creates the tables itself.
+    Without one (no cache folder to write to, or the file went away before it
+    was copied), or when the cached file is damaged (it is then deleted),
+    Optuna creates the tables itself.
     """
     import optuna
     import sqlalchemy.exc
 
     template = empty_store() if new else None
     if template is not None:
-        shutil.copyfile(template, db)
         try:
+            shutil.copyfile(template, db)
             return optuna.storages.RDBStorage(
                 f"sqlite:///{db.resolve()}",
                 engine_kwargs={"creator": lambda: _connect(db)},
                 skip_compatibility_check=True,
             )
-        except (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError):  # a damaged cached copy
-            for path in (template, db, *(db.with_name(db.name + s) for s in ("-wal", "-shm"))):
-                with suppress(OSError):
-                    path.unlink(missing_ok=True)
+        except OSError:  # the cached file went away meanwhile (deleted, say): no copy
+            _remove(db)
+        except (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError):  # a damaged cached file
+            _remove(db)
+            _remove(template)
     return optuna.storages.RDBStorage(
         f"sqlite:///{db.resolve()}", engine_kwargs={"creator": lambda: _connect(db)}
     )
@@ -169,10 +171,16 @@ def empty_store() -> Path | None:
         storage.engine.dispose()  # the write-ahead log is folded in: one file holds it all
         os.replace(made, path)  # in one step, so that a study never copies half a file
     except (OSError, sqlite3.Error, sqlalchemy.exc.SQLAlchemyError):  # no cache: no copy
-        with suppress(OSError):
-            made.unlink(missing_ok=True)
+        _remove(made)
         return None
     return path
+
+
+def _remove(db: Path) -> None:
+    """Delete ``db`` and its write-ahead files, as far as they exist and can be deleted."""
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _legacy_fingerprint(job: JobSpec) -> str:
