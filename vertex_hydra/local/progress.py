@@ -23,7 +23,7 @@ from vertex_hydra.jobspec import MetricSpec, ParameterSpec
 from vertex_hydra.local.observer import StudyEnd, StudyObserver, StudyStart, StudyStatus
 from vertex_hydra.results import TrialResult
 
-__all__ = ["Progress", "Console", "format_values", "warm_up_plots"]
+__all__ = ["Progress", "Console", "format_values"]
 
 
 def _fmt(value: float | str) -> str:
@@ -134,24 +134,11 @@ class Progress(StudyObserver):
         self.stream.flush()
 
 
-def warm_up_plots(
-    metrics: Sequence[MetricSpec] = (),
-    parameters: Sequence[ParameterSpec] = (),
-    stop: threading.Event | None = None,
-) -> None:
-    """Import matplotlib and draw every plot of a made-up study like this one, into memory.
-
-    The first figure of each kind drawn in a process loads fonts and fills
-    caches; done while the trials run (:func:`vertex_hydra.results.plots.warm_up`),
-    plotting at the end starts at full speed. Once ``stop`` is set, no further
-    figure is started.
-
-    Example:
-        >>> warm_up_plots()  # doctest: +SKIP
-    """
+def _warm_up(*args: Any) -> None:
+    """:func:`vertex_hydra.results.plots.warm_up`, imported in the thread that runs it."""
     from vertex_hydra.results.plots import warm_up
 
-    warm_up(metrics, parameters, stop)
+    warm_up(*args)
 
 
 class Console(Progress):
@@ -160,7 +147,7 @@ class Console(Progress):
     The one observer behind ``vertex-hydra local`` and the sweeper's local
     backend. While the first trial runs, matplotlib is loaded and every plot of
     a made-up study with the same metrics and parameters is drawn in a thread
-    (:func:`warm_up_plots`), so the plots at the end start at full speed.
+    (:func:`vertex_hydra.results.plots.warm_up`), so the plots at the end start at full speed.
 
     Args:
         stream: Where to write.
@@ -195,7 +182,7 @@ class Console(Progress):
         super().trial_started(trial_id, parameters)
         if self._warming is None:
             self._warming = threading.Thread(
-                target=warm_up_plots, args=(*self._study, self._warmed), daemon=True
+                target=_warm_up, args=(*self._study, self._warmed), daemon=True
             )
             self._warming.start()
 
